@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# Lab workers: network namespaces on a bridge, each with its own sshd.
+#
+#   workers.sh up        create (or complete) the lab and write its inventory
+#   workers.sh down      remove everything this lab made
+#   workers.sh status    list the lab's hosts
+#
+# Settings (environment):
+#   LAB_NAME     prefix of every namespace, link and file (default cgpx; at most 6 chars)
+#   LAB_WORKERS  number of workers (default 3)
+#   LAB_NET      first three octets of the lab's IPv4 /24 (default 10.231.0); the IPv6
+#                subnet is fd42:<third octet>::/64
+#   LAB_DIR      state directory (default <repo>/.lab/<LAB_NAME>)
+#   LAB_INVENTORY  where to write the inventory (default $LAB_DIR/inventory.yml)
+#   LAB_PORTS    ports every host listens on for probes (default: around both Portworx ranges)
+#
+# Hosts get no default route: the lab subnet reaches this machine and nothing else.
+# Each namespace binds /etc/netns/<ns>/clusterguard over /etc/clusterguard, so the
+# firewall role's persisted rules stay apart per host.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+name=${LAB_NAME:-cgpx}
+workers=${LAB_WORKERS:-3}
+net=${LAB_NET:-10.231.0}
+dir=${LAB_DIR:-$repo/.lab/$name}
+inventory=${LAB_INVENTORY:-$dir/inventory.yml}
+ports=${LAB_PORTS:-8999 9000 9001 9011 9022 9023 17000 17001 17022 17023}
+v6="fd42:${net##*.}::"
+bridge="${name}-br"
+
+[[ ${#name} -le 6 ]] || { echo "workers.sh: LAB_NAME '$name' is longer than 6 characters" >&2; exit 2; }
+[[ $workers =~ ^[0-9]+$ && $workers -ge 1 && $workers -le 200 ]] || { echo "workers.sh: LAB_WORKERS '$workers' must be 1-200" >&2; exit 2; }
+[[ $net =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || { echo "workers.sh: LAB_NET '$net' must be three octets such as 10.231.0" >&2; exit 2; }
+
+hosts() {  # name index: workers w1..wN get .11.., the outsider .250
+  for i in $(seq 1 "$workers"); do echo "w$i $((10 + i))"; done
+  echo "out 250"
+}
+
+need() {
+  local missing=()
+  for cmd in ip sshd ssh-keygen iptables ipset python3; do command -v "$cmd" >/dev/null || missing+=("$cmd"); done
+  if ((${#missing[@]})); then
+    echo "workers.sh: missing ${missing[*]}; run 'make deps' (apt: iproute2 openssh-server iptables ipset)" >&2
+    exit 1
+  fi
+}
+
+up_host() {
+  local host=$1 idx=$2 ns="${name}-$1" veth="${name}h$1"
+  ip netns list | grep -qw "^$ns" || ip netns add "$ns"
+  if ! ip link show "$veth" >/dev/null 2>&1; then
+    ip link add "$veth" type veth peer name eth0 netns "$ns"
+    ip link set "$veth" master "$bridge" up
+  fi
+  ip -n "$ns" link set lo up
+  ip -n "$ns" link set eth0 up
+  ip -n "$ns" addr replace "$net.$idx/24" dev eth0
+  ip -n "$ns" -6 addr replace "${v6}$idx/64" dev eth0 nodad
+  mkdir -p "/etc/netns/$ns/clusterguard" "$dir/run"
+  # sshd of this host
+  if ! { [[ -f $dir/run/$host.sshd.pid ]] && kill -0 "$(cat "$dir/run/$host.sshd.pid")" 2>/dev/null; }; then
+    ip netns exec "$ns" /usr/sbin/sshd -f "$dir/sshd_config" -o "PidFile=$dir/run/$host.sshd.pid"
+  fi
+  # probe listener of this host
+  if ! { [[ -f $dir/run/$host.listener.pid ]] && kill -0 "$(cat "$dir/run/$host.listener.pid")" 2>/dev/null; }; then
+    # shellcheck disable=SC2086
+    ip netns exec "$ns" setsid python3 "$here/listener.py" $ports </dev/null >/dev/null 2>&1 &
+    echo $! > "$dir/run/$host.listener.pid"
+  fi
+}
+
+write_config() {
+  mkdir -p "$dir/ssh" /run/sshd /etc/clusterguard
+  [[ -f $dir/ssh/id_ed25519 ]] || ssh-keygen -q -t ed25519 -N '' -C "clusterguard-lab" -f "$dir/ssh/id_ed25519"
+  [[ -f $dir/ssh/host_ed25519 ]] || ssh-keygen -q -t ed25519 -N '' -f "$dir/ssh/host_ed25519"
+  cp "$dir/ssh/id_ed25519.pub" "$dir/ssh/authorized_keys"
+  cat > "$dir/sshd_config" <<CFG
+ListenAddress 0.0.0.0
+ListenAddress ::
+HostKey $dir/ssh/host_ed25519
+AuthorizedKeysFile $dir/ssh/authorized_keys
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+StrictModes no
+UsePAM no
+MaxStartups 200:30:400
+MaxSessions 100
+Subsystem sftp internal-sftp
+CFG
+}
+
+write_inventory() {
+  mkdir -p "$(dirname "$inventory")"
+  {
+    echo "# Written by tests/lab/workers.sh for lab '$name'; rewritten on every 'up'."
+    echo "all:"
+    echo "  vars:"
+    echo "    ansible_user: root"
+    echo "    ansible_python_interpreter: /usr/bin/python3"
+    echo "    ansible_ssh_private_key_file: $dir/ssh/id_ed25519"
+    echo "    ansible_ssh_common_args: -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
+    echo "    clusterguard_lab_name: $name"
+    echo "  children:"
+    echo "    workers:"
+    echo "      hosts:"
+    for i in $(seq 1 "$workers"); do
+      echo "        ${name}-w$i:"
+      echo "          ansible_host: $net.$((10 + i))"
+      echo "          node_ipv6: \"${v6}$((10 + i))\""
+      echo "          lab_netns: ${name}-w$i"
+    done
+    echo "    outsiders:"
+    echo "      hosts:"
+    echo "        ${name}-out:"
+    echo "          ansible_host: $net.250"
+    echo "          node_ipv6: \"${v6}250\""
+    echo "          lab_netns: ${name}-out"
+  } > "$inventory.tmp"
+  mv "$inventory.tmp" "$inventory"
+}
+
+wait_ssh() {
+  local host idx
+  while read -r host idx; do
+    for _ in $(seq 1 50); do
+      if ip netns exec "${name}-$host" python3 -c "import socket; socket.create_connection(('127.0.0.1', 22), 1).close()" 2>/dev/null; then
+        continue 2
+      fi
+      sleep 0.1
+    done
+    echo "workers.sh: sshd of $host does not answer" >&2; exit 1
+  done < <(hosts)
+}
+
+up() {
+  need
+  write_config
+  if ! ip link show "$bridge" >/dev/null 2>&1; then
+    ip link add "$bridge" type bridge
+  fi
+  ip addr replace "$net.1/24" dev "$bridge"
+  ip -6 addr replace "${v6}1/64" dev "$bridge" nodad
+  ip link set "$bridge" up
+  # workers beyond LAB_WORKERS from an earlier, larger lab go away
+  for ns in $(ip netns list | awk '{print $1}' | grep -E "^${name}-w[0-9]+$" || true); do
+    i=${ns#"${name}"-w}
+    ((i > workers)) && down_host "w$i"
+  done
+  while read -r host idx; do up_host "$host" "$idx"; done < <(hosts)
+  wait_ssh
+  write_inventory
+  echo "lab '$name': $workers workers ($net.11-$net.$((10 + workers))), outsider $net.250, inventory $inventory"
+}
+
+down_host() {
+  local host=$1 ns="${name}-$1"
+  for pidfile in "$dir/run/$host.sshd.pid" "$dir/run/$host.listener.pid"; do
+    [[ -f $pidfile ]] && { kill "$(cat "$pidfile")" 2>/dev/null || true; rm -f "$pidfile"; }
+  done
+  ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null || true
+  ip link del "${name}h$host" 2>/dev/null || true
+  ip netns del "$ns" 2>/dev/null || true
+  rm -rf "/etc/netns/$ns"
+}
+
+down() {
+  for ns in $(ip netns list | awk '{print $1}' | grep -E "^${name}-(w[0-9]+|out)$" || true); do
+    down_host "${ns#"${name}"-}"
+  done
+  ip link del "$bridge" 2>/dev/null || true
+  rm -f "$inventory"
+  rm -rf "$dir/run"
+  rmdir /etc/clusterguard 2>/dev/null || true
+  echo "lab '$name' removed"
+}
+
+status() {
+  ip netns list | awk '{print $1}' | grep -E "^${name}-" || echo "lab '$name' is not up"
+}
+
+case "${1:-}" in
+  up) up ;;
+  down) down ;;
+  status) status ;;
+  *) echo "usage: workers.sh up|down|status (see the header for settings)" >&2; exit 2 ;;
+esac
