@@ -10,7 +10,7 @@ import functools
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.clusterguard.portworx.plugins.module_utils import ports
-from ansible_collections.clusterguard.portworx.plugins.plugin_utils import netcalc
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils import netcalc, policies
 
 PORT_STYLES = ("ranges", "strings", "iptables", "networkpolicy")
 
@@ -23,7 +23,7 @@ def filter_errors(name):
         def inner(*args, **kwargs):
             try:
                 return func(*args, **kwargs)
-            except (netcalc.AddressError, ports.PortSpecError) as exc:
+            except (netcalc.AddressError, ports.PortSpecError, policies.PolicyError) as exc:
                 raise AnsibleFilterError("%s: %s" % (name, exc)) from None
 
         return inner
