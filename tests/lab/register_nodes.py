@@ -28,7 +28,11 @@ def main(kubeconfig, inventory_path):
         except ApiException as exc:
             if exc.status != 409:
                 raise
-        api.patch_node_status(name, {"status": {"addresses": addresses}})
+        # Replace, not patch: a strategic merge keys addresses by type, and a
+        # dual-stack node has two InternalIPs.
+        node = api.read_node_status(name)
+        node.status.addresses = addresses
+        api.replace_node_status(name, node)
     print("registered %d nodes: %s" % (len(workers), ", ".join(workers)))
 
 

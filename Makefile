@@ -1,0 +1,53 @@
+# clusterguard.portworx: make help
+SHELL := /bin/bash
+VENV := .venv/bin
+export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.collections
+LAB_WORKERS ?= 3
+
+.PHONY: help deps controlplane lab-up lab-down demo test unit lint bench build clean
+
+help:
+	@echo "make demo      bring up the lab, show reachability, run playbooks/site.yml, show it again"
+	@echo "make test      install what is missing and run every test (what .ci/run runs)"
+	@echo "make lab-up    lab workers (network namespaces with sshd) and the lab API server"
+	@echo "make lab-down  remove the lab"
+	@echo "make unit      unit tests only (no lab)"
+	@echo "make lint      ansible-lint, production profile"
+	@echo "make bench     benchmarks into BENCHMARKS.md"
+	@echo "make build     ansible-galaxy collection build"
+
+deps:
+	@scripts/deps.sh
+
+controlplane: deps
+	@tests/lab/controlplane/build.sh >/dev/null
+
+lab-up: deps controlplane
+	@LAB_WORKERS=$(LAB_WORKERS) LAB_INVENTORY=$(CURDIR)/inventories/lab/hosts.yml tests/lab/workers.sh up
+	@cp inventories/lab/hosts.yml .lab/cgpx/inventory.yml
+	@tests/lab/controlplane.sh up
+
+lab-down:
+	@tests/lab/controlplane.sh down || true
+	@LAB_INVENTORY=$(CURDIR)/inventories/lab/hosts.yml tests/lab/workers.sh down
+
+demo: lab-up
+	@scripts/demo.sh
+
+test:
+	@scripts/test.sh
+
+unit: deps
+	@$(VENV)/pytest -q tests/unit
+
+lint: deps
+	@$(VENV)/ansible-lint --offline
+
+bench: lab-up
+	@scripts/bench.sh
+
+build: deps
+	@$(VENV)/ansible-galaxy collection build --force --output-path build/
+
+clean: lab-down
+	rm -rf build .collections

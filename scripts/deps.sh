@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Install what the lab, the tests and the demo need on a Debian/Ubuntu machine:
+# apt packages (only the missing ones), a .venv with the Python requirements,
+# and the collection linked as ansible_collections/clusterguard/portworx.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+
+need_apt=()
+for pair in sshd:openssh-server ssh:openssh-client iptables:iptables ipset:ipset ip:iproute2 \
+            openssl:openssl curl:curl; do
+  command -v "${pair%%:*}" >/dev/null 2>&1 || need_apt+=("${pair#*:}")
+done
+if ((${#need_apt[@]})); then
+  echo ">> apt-get install ${need_apt[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+stamp=.venv/.requirements.sha
+want=$(cat requirements.txt test-requirements.txt | sha256sum | cut -c1-16)
+if [[ ! -x .venv/bin/python || "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; then
+  echo ">> creating .venv (pip install -r test-requirements.txt)"
+  python3 -m venv .venv
+  .venv/bin/pip install -q -U pip
+  .venv/bin/pip install -q -r test-requirements.txt
+  echo "$want" > "$stamp"
+fi
+
+mkdir -p .collections/ansible_collections/clusterguard
+ln -sfn ../../.. .collections/ansible_collections/clusterguard/portworx
+command -v go >/dev/null || echo ">> note: Go is not installed; the lab API server needs it (https://go.dev/dl, $(awk '$1=="go"{print $2}' tests/lab/controlplane/go.mod) or newer)" >&2
+echo ">> dependencies ready"

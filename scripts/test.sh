@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: `make test` (and .ci/run) call this.
+# Steps print a line each; the first failing step stops the run with its name.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+export PATH="$repo/.venv/bin:$PATH"
+export ANSIBLE_COLLECTIONS_PATH="$repo/.collections"
+export CLUSTERGUARD_REQUIRE_LAB=1
+step() { echo; echo "=== $*"; }
+trap 'echo; echo "FAILED in step: ${current:-setup}" >&2' ERR
+
+current=deps; step "dependencies"; scripts/deps.sh
+current=lab; step "lab: workers and API server"; make -s lab-up
+
+current=pytest; step "pytest: unit, semantic and integration tests"
+set +e
+pytest -q -p no:cacheprovider tests/unit tests/integration
+rc=$?
+set -e
+if [[ $rc -eq 5 ]]; then echo "pytest collected no tests (exit 5): treated as a failure of the suite layout" >&2; exit 1; fi
+[[ $rc -eq 0 ]] || { echo "FAILED in step: pytest" >&2; exit "$rc"; }
+
+current=lint; step "ansible-lint (production profile)"; ansible-lint --offline -q
+
+current=molecule; step "molecule scenarios"
+for scenario in host_firewall network_policy site; do
+  echo "--- molecule test -s $scenario"
+  (cd extensions && molecule test -s "$scenario")
+done
+
+current=done; step "all test steps passed"
