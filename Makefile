@@ -4,7 +4,7 @@ VENV := .venv/bin
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.collections
 LAB_WORKERS ?= 3
 
-.PHONY: help deps controlplane lab-up lab-down demo test unit lint bench build clean
+.PHONY: help deps controlplane lab-up lab-down demo test unit lint sanity bench build clean
 
 help:
 	@echo "make demo      bring up the lab, show reachability, run playbooks/site.yml, show it again"
@@ -13,6 +13,7 @@ help:
 	@echo "make lab-down  remove the lab"
 	@echo "make unit      unit tests only (no lab)"
 	@echo "make lint      ansible-lint, production profile"
+	@echo "make sanity    ansible-test sanity"
 	@echo "make bench     benchmarks into BENCHMARKS.md"
 	@echo "make build     ansible-galaxy collection build"
 
@@ -42,6 +43,9 @@ unit: deps
 
 lint: deps
 	@$(VENV)/ansible-lint --offline
+
+sanity: deps
+	@scripts/sanity.sh
 
 bench: lab-up
 	@scripts/bench.sh

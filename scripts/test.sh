@@ -23,10 +23,12 @@ if [[ $rc -eq 5 ]]; then echo "pytest collected no tests (exit 5): treated as a 
 
 current=lint; step "ansible-lint (production profile)"; ansible-lint --offline -q
 
+current=sanity; step "ansible-test sanity"; scripts/sanity.sh
+
 current=molecule; step "molecule scenarios"
 for scenario in host_firewall network_policy site; do
   echo "--- molecule test -s $scenario"
   (cd extensions && molecule test -s "$scenario")
 done
 
-current=done; step "all test steps passed"
+current=finished; step "all test steps passed"

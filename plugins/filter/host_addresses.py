@@ -6,7 +6,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 name: host_addresses
-author: clusterguard.portworx contributors
+author: clusterguard.portworx contributors (@clusterguard)
 version_added: "1.0.0"
 short_description: The node addresses of inventory hosts, from the host variables that hold them
 description:

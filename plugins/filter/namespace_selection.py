@@ -6,7 +6,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 name: namespace_selection
-author: clusterguard.portworx contributors
+author: clusterguard.portworx contributors (@clusterguard)
 version_added: "1.0.0"
 short_description: Which namespaces get the Portworx NetworkPolicies
 description:

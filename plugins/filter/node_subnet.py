@@ -6,7 +6,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 name: node_subnet
-author: clusterguard.portworx contributors
+author: clusterguard.portworx contributors (@clusterguard)
 version_added: "1.0.0"
 short_description: The single network that holds every node address
 description:

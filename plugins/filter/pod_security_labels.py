@@ -6,7 +6,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 name: pod_security_labels
-author: clusterguard.portworx contributors
+author: clusterguard.portworx contributors (@clusterguard)
 version_added: "1.0.0"
 short_description: A Namespace patch with Pod Security Admission labels, for server-side apply
 description:

@@ -81,7 +81,7 @@ def parse_set_members(save_output, set_name):
         parts = line.split()
         if len(parts) >= 3 and parts[0] == "add" and parts[1] == set_name:
             members.append(str(ipaddress.ip_network(parts[2], strict=False)))
-    return sorted(members, key=lambda m: ipaddress.ip_network(m))
+    return sorted(members, key=ipaddress.ip_network)
 
 
 def ipset_swap_payload(set_name, ip_version, members, exists):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: port_firewall
-author: clusterguard.portworx contributors
+author: clusterguard.portworx contributors (@clusterguard)
 version_added: "1.0.0"
 short_description: Keep a chain of our own that lets only listed sources reach listed ports
 description:
@@ -24,12 +24,15 @@ description:
   - Uses whichever back-end (nf_tables or legacy) the host's C(iptables) command uses, and warns
     when the other back-end also holds rules.
   - Refuses to guard the port of the SSH connection it runs over, unless the client is an allowed source.
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
   diff_mode:
     support: full
   platform:
+    support: full
     platforms: posix
 options:
   chain:
@@ -330,7 +333,7 @@ class PortFirewall:
                 self.run([self.binary(self.cmd + "-restore"), "-w", "--noflush"],
                          data=fw.removal_payload(self.chain, jumps))
             elif jumps:
-                for _ in range(jumps):
+                for _jump in range(jumps):
                     self.run([self.binary(self.cmd), "-w", "-D", "INPUT", "-j", self.chain])
             if have_members is not None:
                 self.run([ipset, "destroy", self.set_name])

@@ -19,9 +19,9 @@ def main(ports):
         sock.setblocking(False)
         sel.register(sock, selectors.EVENT_READ)
     while True:
-        for key, _ in sel.select():
+        for key, _events in sel.select():
             try:
-                conn, _ = key.fileobj.accept()
+                conn, _peer = key.fileobj.accept()
                 conn.close()
             except OSError:
                 pass

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 
 def probe(target, timeout):
-    host, _, port = target.rpartition(":")
+    host, _sep, port = target.rpartition(":")
     host = host.strip("[]")
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)

@@ -14,9 +14,9 @@ gover=$(awk '$1=="go"{print $2; exit}' "$modfile")
 rm -f go.mod go.sum
 go mod init clusterguard.local/controlplane >/dev/null 2>&1
 go mod edit -go="$gover" -require="k8s.io/kubernetes@${kube}" -require="go.etcd.io/etcd/server/v3@${etcd}"
-for mod in $(awk '/^\tk8s.io\/[a-z-]+ v0.0.0$/{print $1}' "$modfile"); do
+while read -r mod; do
   go mod edit -replace="${mod}=${mod}@${staging}"
-done
+done < <(awk '/^\tk8s.io\/[a-z-]+ v0.0.0$/{print $1}' "$modfile")
 echo "${kube}" > KUBE_VERSION
 go mod tidy
 echo "pinned k8s.io/kubernetes ${kube}, staging ${staging}, etcd ${etcd}, go ${gover}"

@@ -74,7 +74,7 @@ def as_set(ranges):
 def spec_set(spec):
     out = set()
     for item in spec:
-        lo, _, hi = str(item).partition("-")
+        lo, _sep, hi = str(item).partition("-")
         out.update(range(int(lo), int(hi or lo) + 1))
     return out
 
