@@ -54,7 +54,9 @@ def test_build_install_and_call_every_filter(tmp_path):
          "--no-deps", "--force"], env=env, cwd=str(tmp_path))
     assert (install / "ansible_collections" / "clusterguard" / "portworx" / "plugins" / "filter").is_dir()
     (tmp_path / "play.yml").write_text(PLAYBOOK)
-    (tmp_path / "inv.yml").write_text("all:\n  hosts:\n    localhost:\n      ansible_connection: local\n      ansible_python_interpreter: \"{{ ansible_playbook_python }}\"\n      node_ip: 192.0.2.9\n")
+    (tmp_path / "inv.yml").write_text(
+        "all:\n  hosts:\n    localhost:\n      ansible_connection: local\n"
+        "      ansible_python_interpreter: \"{{ ansible_playbook_python }}\"\n      node_ip: 192.0.2.9\n")
     out = tmp_path / "out.json"
     run([os.path.join(BIN, "ansible-playbook"), "-i", str(tmp_path / "inv.yml"), str(tmp_path / "play.yml"),
          "-e", "out=%s" % out], env=env, cwd=str(tmp_path))

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# make bench: figures and ratios against the by-hand baselines, into BENCHMARKS.md.
+# Needs the lab API server (make lab-up, which `make bench` runs first).
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+exec .venv/bin/python tests/bench/bench.py "$@"
