@@ -165,3 +165,28 @@ def stale(existing_policies, wanted):
             out.append({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
                         "metadata": {"name": key[1], "namespace": key[0]}})
     return out
+
+
+def changed(wanted, existing_objects):
+    """The wanted objects that the cluster does not hold as wanted.
+
+    An object is unchanged when one with the same namespace and name exists,
+    its spec equals the wanted spec, and it carries every wanted label. The API
+    server keeps our specs as sent (we set every field it would default), so a
+    plain comparison is exact; anything else, such as an edit by hand, differs
+    and is applied again."""
+    have = {}
+    for obj in existing_objects:
+        meta = obj.get("metadata", {})
+        have[(meta.get("namespace"), meta.get("name"))] = obj
+    out = []
+    for obj in wanted:
+        meta = obj["metadata"]
+        cur = have.get((meta.get("namespace"), meta["name"]))
+        if cur is None or cur.get("spec") != obj.get("spec"):
+            out.append(obj)
+            continue
+        labels = cur.get("metadata", {}).get("labels") or {}
+        if any(labels.get(k) != v for k, v in (meta.get("labels") or {}).items()):
+            out.append(obj)
+    return out

@@ -106,3 +106,16 @@ def test_node_subnet_is_the_smallest_container(values):
     if subnet.prefixlen < 32:
         for half in subnet.subnets():
             assert not all(ip in half for ip in ips)
+
+
+def test_changed_objects_only_what_differs():
+    from ansible_collections.clusterguard.portworx.plugins.plugin_utils import policies
+
+    wanted = policies.build(["10.0.0.1"], ["a", "b"])
+    live = [dict(o, metadata=dict(o["metadata"], uid="x", labels=dict(o["metadata"]["labels"], extra="1")))
+            for o in wanted]
+    assert policies.changed(wanted, live) == []
+    live[1] = dict(live[1], spec=dict(live[1]["spec"], policyTypes=["Ingress", "Egress"]))  # edited by hand
+    del live[3]["metadata"]["labels"]["app.kubernetes.io/managed-by"]
+    assert policies.changed(wanted, live) == [wanted[1], wanted[3]]
+    assert policies.changed(wanted, live[:2]) == wanted[1:]  # edited, then missing
