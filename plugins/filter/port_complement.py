@@ -13,22 +13,14 @@ description:
   - Returns the ranges of 1-65535 that the input leaves out, so that a NetworkPolicy can allow
     every port but the Portworx ones.
   - Takes the same input and output styles as P(clusterguard.portworx.port_ranges#filter).
+extends_documentation_fragment:
+  - clusterguard.portworx.port_style
 positional: style, protocol
 options:
   _input:
     description: Ports and port ranges to leave out.
     type: raw
     required: true
-  style:
-    description: Output form.
-    type: str
-    default: ranges
-    choices: [ranges, strings, iptables, networkpolicy]
-  protocol:
-    description: Protocol of the NetworkPolicy entries (O(style=networkpolicy) only).
-    type: str
-    default: TCP
-    choices: [TCP, UDP, SCTP]
 """
 
 EXAMPLES = r"""

@@ -16,22 +16,14 @@ description:
     (split so that no argument exceeds the 15 slots multiport allows, a range taking two), or
     as NetworkPolicy C(ports) entries with C(port) and C(endPort).
   - Pure Python; does not need netaddr.
+extends_documentation_fragment:
+  - clusterguard.portworx.port_style
 positional: style, protocol
 options:
   _input:
     description: Ports and port ranges.
     type: raw
     required: true
-  style:
-    description: Output form.
-    type: str
-    default: ranges
-    choices: [ranges, strings, iptables, networkpolicy]
-  protocol:
-    description: Protocol of the NetworkPolicy entries (O(style=networkpolicy) only).
-    type: str
-    default: TCP
-    choices: [TCP, UDP, SCTP]
 """
 
 EXAMPLES = r"""

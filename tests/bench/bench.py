@@ -23,7 +23,6 @@ import re
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -220,8 +219,8 @@ def versions():
             return "?"
     return {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": "%s, %d cores, %.0f GiB" % (platform.platform(), os.cpu_count(),
-                                                os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30),
+        "machine": "%s, %d cores, %.0f GiB" % (
+            platform.platform(), os.cpu_count(), os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30),
         "python": platform.python_version(),
         "ansible-core": first_line([os.path.join(BIN, "ansible"), "--version"]),
         "iptables": first_line(["iptables", "-V"]),
