@@ -26,7 +26,7 @@ current=lint; step "ansible-lint (production profile)"; ansible-lint --offline -
 current=sanity; step "ansible-test sanity"; scripts/sanity.sh
 
 current=molecule; step "molecule scenarios"
-for scenario in host_firewall network_policy site; do
+for scenario in host_firewall network_policy default; do
   echo "--- molecule test -s $scenario"
   (cd extensions && molecule test -s "$scenario")
 done
