@@ -4,6 +4,7 @@ scenario does not cover. Real SSH, real iptables, real TCP."""
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -100,3 +101,29 @@ def test_without_ipset_one_rule_per_network_and_back(inventory, clean):
     result = adhoc(inventory, "cgpx-w1", args)
     assert result["changed"] and len(result["rules"]) == 3
     assert netns("w1", "ipset", "list", "CLUSTERGUARD-PX-v4").returncode == 0
+
+
+def test_legacy_backend_is_used_when_the_host_uses_it(inventory, clean, tmp_path):
+    # xtables-legacy-multi picks its program by name, so these links make a host
+    # whose `iptables` is the legacy back-end, as after `update-alternatives --set iptables ...-legacy`.
+    bindir = tmp_path / "legacy"
+    bindir.mkdir()
+    for name in ("iptables", "iptables-save", "iptables-restore", "ip6tables", "ip6tables-save", "ip6tables-restore"):
+        (bindir / name).symlink_to(shutil.which(name.replace("tables", "tables-legacy", 1)))
+    extra = {"target": "cgpx-w1", "path_prefix": str(bindir),
+             "module_args": {"ports": ["9001-9022"], "sources": ["10.231.0.12/32"]}}
+    out = run_playbook("tests/integration/playbooks/port_firewall.yml", inventory, extra)
+    assert "backend: legacy" in out
+    try:
+        assert "CLUSTERGUARD-PX" in netns("w1", "iptables-legacy", "-S", "INPUT").stdout
+        assert "CLUSTERGUARD" not in netns("w1", "iptables-nft", "-S").stdout
+        probe = subprocess.run(["ip", "netns", "exec", LAB_NAME + "-out", sys.executable,
+                                os.path.join(ROOT, "tests", "lab", "probe.py"), "10.231.0.11:9001", "10.231.0.11:9023"],
+                               capture_output=True, text=True, check=True).stdout
+        assert [json.loads(line)["result"] for line in probe.splitlines()] == ["timeout", "open"]
+        again = run_playbook("tests/integration/playbooks/port_firewall.yml", inventory, extra)
+        assert re.search(r"cgpx-w1\s+: ok=2\s+changed=0", again)
+    finally:
+        extra["module_args"] = {"state": "absent"}
+        run_playbook("tests/integration/playbooks/port_firewall.yml", inventory, extra)
+    assert "CLUSTERGUARD" not in netns("w1", "iptables-legacy", "-S").stdout
