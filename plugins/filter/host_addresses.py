@@ -10,12 +10,14 @@ author: clusterguard.portworx contributors (@clusterguard)
 version_added: "1.0.0"
 short_description: The node addresses of inventory hosts, from the host variables that hold them
 description:
-  - For each host name of the input, reads the first of O(variables) that the host defines and
-    returns its value(s). A host that defines none of them counts with its inventory name when
-    that name is an IP address, and is an error otherwise.
-  - Variables later in O(variables) are read too, when they hold an address of the other
-    family, so that C(['ansible_host', 'node_ipv6']) collects both addresses of a dual-stack node.
-  - A variable may hold one address or a list of addresses.
+  - For each host name of the input and for each family (IPv4, IPv6), the first of O(variables)
+    that holds an address of that family wins; later variables of the same family are ignored,
+    so a management address in a later variable never becomes a node address by accident.
+    C(['node_ip', 'node_ipv6']) collects both addresses of a dual-stack node.
+  - A host that defines none of them counts with its inventory name when that name is an IP
+    address, and is an error otherwise.
+  - A variable may hold one address or a list of addresses. Each must be the address of one host:
+    networks, IPv4-mapped IPv6, loopback, multicast and unspecified addresses are refused.
   - Feed the result to P(clusterguard.portworx.node_cidrs#filter).
 positional: hostvars, variables
 options:
@@ -50,49 +52,30 @@ _value:
   elements: str
 """
 
-import ipaddress
-
 from ansible.errors import AnsibleFilterError
 
-
-def _is_address(value):
-    try:
-        ipaddress.ip_interface(str(value))
-        return True
-    except ValueError:
-        return False
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils import netcalc
 
 
 def host_addresses(hosts, hostvars, variables=None):
     variables = variables or ["ansible_host"]
     if isinstance(variables, str):
         variables = [variables]
-    out = []
     for host in hosts:
-        try:
-            hvars = hostvars[host]
-        except KeyError:
-            raise AnsibleFilterError("host_addresses: %r is not an inventory host" % (host,)) from None
-        found = []
-        for var in variables:
-            value = hvars.get(var) if hasattr(hvars, "get") else None
-            if value in (None, ""):
-                continue
-            values = value if isinstance(value, (list, tuple)) else [value]
-            for item in values:
-                item = str(item)
-                if not _is_address(item):
-                    raise AnsibleFilterError(
-                        "host_addresses: %s of host %s is %r, which is not an IP address" % (var, host, item))
-                found.append(item)
-        if not found:
-            if not _is_address(host):
-                raise AnsibleFilterError(
-                    "host_addresses: host %s defines none of %s and its name is not an IP address"
-                    % (host, ", ".join(variables)))
-            found.append(str(host))
-        out.extend(found)
-    return out
+        if host not in hostvars:
+            raise AnsibleFilterError("host_addresses: %r is not an inventory host" % (host,))
+
+    def lookup(host, var):
+        hvars = hostvars[host]
+        return hvars.get(var) if hasattr(hvars, "get") else None
+
+    try:
+        found, errors = netcalc.inventory_addresses(hosts, lookup, variables)
+    except netcalc.AddressError as exc:
+        raise AnsibleFilterError("host_addresses: %s" % exc) from None
+    if errors:
+        raise AnsibleFilterError("host_addresses: %s" % errors[0])
+    return [address for _host, _var, address in found]
 
 
 class FilterModule:

@@ -11,19 +11,28 @@ author: clusterguard.portworx contributors (@clusterguard)
 version_added: "1.0.0"
 short_description: Keep a chain of our own that lets only listed sources reach listed ports
 description:
-  - Owns one iptables (or ip6tables) chain in the C(filter) table, reached by one jump at the
-    top of C(INPUT). In that chain, loopback and the allowed sources return to C(INPUT), and every
-    other packet for the guarded ports is dropped.
-  - Changes are one C(iptables-restore --noflush) transaction that names our chain only, so rules
-    of kube-proxy, the CNI, Docker or the administrator stay as they are. The jump is added when
-    missing and never moved.
+  - Owns one chain per family (iptables and ip6tables) in the C(filter) table, reached by one jump
+    near the top of C(INPUT). In that chain, loopback and the allowed sources return to C(INPUT), and
+    every other packet for the guarded ports is dropped.
+  - One call handles both families, the ipsets, the files that restore the chain at boot and the
+    systemd unit that loads them, so a run with nothing to change is one round trip per host.
+  - Everything it creates is marked with the comment C(clusterguard.portworx) (rules and jump) or a
+    header line (files). What is ours is found by that marker, so the chain of an earlier name is
+    removed when O(chain) changes, and a chain of the same name that another tool made is never
+    touched; the module fails instead.
+  - Changes are one C(iptables-restore --noflush) transaction per family that names our chains only,
+    so rules of kube-proxy, the CNI, Docker or the administrator stay as they are. The jump is added
+    when missing and never moved, so a tool that inserts its own jump above ours (Calico Felix,
+    kube-router) does not start a fight over the first position.
   - With an ipset (C(hash:net)) the chain holds a fixed number of rules however many sources there
     are; the set is refilled through C(ipset swap), so it is never half full.
-  - The kernel is only written when its state differs from the wanted one, so a second run
-    changes nothing.
+  - The kernel and the files are only written when they differ from the wanted state, and nothing is
+    written before every check of both families has passed.
   - Uses whichever back-end (nf_tables or legacy) the host's C(iptables) command uses, and warns
     when the other back-end also holds rules.
-  - Refuses to guard the port of the SSH connection it runs over, unless the client is an allowed source.
+  - Refuses to guard the port of the SSH connection it runs over unless the client is an allowed
+    source, also under C(become), where sudo hides C(SSH_CONNECTION) from the module.
+  - In check mode it never fails for a missing command; it reports it in RV(missing_packages).
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
@@ -36,14 +45,21 @@ attributes:
     platforms: posix
 options:
   chain:
-    description: Name of our chain. It must not be used by anything else.
+    description:
+      - Name of our chain, 1-28 ASCII letters, digits, C(-) or C(_). The ipsets are named after it
+        (C(<chain>-v4), C(<chain>-v6)).
+      - Built-in chains and standard targets are refused, and so is a chain of that name that exists
+        on the host without our marker.
     type: str
     default: CLUSTERGUARD-PX
-  ip_version:
-    description: V(ipv4) for iptables, V(ipv6) for ip6tables.
-    type: str
+  ip_versions:
+    description:
+      - Families to guard. Our chain of a family that is not listed is removed where found; a host
+        where that family's command cannot run is left alone.
+    type: list
+    elements: str
     choices: [ipv4, ipv6]
-    default: ipv4
+    default: [ipv4, ipv6]
   ports:
     description:
       - Ports and ranges to guard (C(9001-9022), C(9001:9022), C(9001)).
@@ -57,7 +73,9 @@ options:
     choices: [tcp, udp]
     default: [tcp]
   sources:
-    description: Networks of O(ip_version) allowed to reach O(ports). Loopback always is.
+    description:
+      - Addresses and networks allowed to reach O(ports), of either family; each family's chain takes
+        its own. Loopback always is allowed.
     type: list
     elements: str
     default: []
@@ -68,17 +86,30 @@ options:
     type: str
     choices: [auto, always, never]
     default: auto
-  set_name:
-    description: Name of our ipset. Defaults to O(chain) followed by C(-v4) or C(-v6).
-    type: str
+  persist:
+    description:
+      - Keep our chains in O(persist_dir) so that they can be restored at boot. With V(false) our
+        files there are removed.
+    type: bool
+    default: true
   persist_dir:
     description:
-      - Directory for the files that restore our chain at boot (C(<chain>.<v4|v6>.rules) and
-        C(.ipset)). An empty string keeps nothing on disk.
-    type: path
+      - Absolute directory of the persisted files (C(<chain>.v4.rules), C(.ipset), C(.fallback.rules)),
+        made of letters, digits, C(.), C(_), C(-) and C(/).
+    type: str
     default: /etc/clusterguard
+  boot_unit:
+    description:
+      - On hosts run by systemd, install C(/usr/local/sbin/clusterguard-firewall-restore) and enable
+        C(clusterguard-firewall.service), which restores our chain from O(persist_dir) at boot, before
+        the network is up. With V(false) (or O(persist=false)) the unit and the script are removed.
+      - Hosts without systemd are left as they are and reported in RV(boot_unit).
+    type: bool
+    default: true
   state:
-    description: V(absent) removes our jump, chain, ipset and persisted files, and nothing else.
+    description:
+      - V(absent) removes every chain, jump, ipset, persisted file, unit and script of ours (found by
+        the marker, whatever their name), and nothing else.
     type: str
     choices: [present, absent]
     default: present
@@ -88,59 +119,96 @@ requirements:
 notes:
   - Packets from allowed sources are not accepted by our chain; they return to C(INPUT), where
     the rest of the host's firewall decides.
+  - The restore script loads only the chain the unit names. A family that fails to load does not stop
+    the other; a set that cannot be loaded falls back to one rule per source; any failure fails the
+    unit, so C(systemctl status) shows it.
 seealso:
   - module: ansible.builtin.iptables
   - module: community.general.iptables_state
 """
 
 EXAMPLES = r"""
-- name: Only the workers reach the Portworx API ports
+- name: Only the workers reach the Portworx API ports, IPv4 and IPv6
   clusterguard.portworx.port_firewall:
     ports: ["9001-9022"]
-    sources: ["10.0.0.0/30", "10.0.0.9/32"]
+    sources: ["10.0.0.0/30", "10.0.0.9/32", "fd00::1/128"]
 
-- name: The same for IPv6, without ipset
+- name: IPv4 only, without ipset, nothing persisted
   clusterguard.portworx.port_firewall:
-    ip_version: ipv6
+    ip_versions: [ipv4]
     ports: ["9001-9022"]
-    sources: ["fd00::1/128"]
+    sources: ["10.0.0.1"]
     ipset: never
+    persist: false
+
+- name: Read only (what would change, what is missing), as the role does first
+  clusterguard.portworx.port_firewall:
+    ports: ["9001-9022"]
+    sources: ["10.0.0.1"]
+  check_mode: true
+  register: firewall_state
 
 - name: Remove everything the module made
   clusterguard.portworx.port_firewall:
-    ip_version: ipv4
     state: absent
 """
 
 RETURN = r"""
+pending:
+  description: Whether the host differs from the wanted state (equal to C(changed); kept when a task overrides C(changed)).
+  returned: always
+  type: bool
+missing_packages:
+  description: Packages whose commands are missing (C(iptables), C(ipset)). Only check mode returns them without failing.
+  returned: always
+  type: list
+  elements: str
+  sample: [ipset]
 backend:
   description: Back-end of the host's iptables command.
   returned: always
   type: str
   sample: nf_tables
+families:
+  description: Per family (C(ipv4), C(ipv6)), what the chain holds after the run.
+  returned: always
+  type: dict
+  sample:
+    ipv4:
+      chain: CLUSTERGUARD-PX
+      set_name: CLUSTERGUARD-PX-v4
+      sources: ["10.0.0.0/30"]
+      rules: ["-A CLUSTERGUARD-PX -i lo -m comment --comment clusterguard.portworx -j RETURN"]
+      jump_first: true
+      earlier_accepts: []
+      removed_chains: []
 rules:
-  description: Rules of our chain after the run, as C(iptables -S) prints them.
+  description: Rules of our IPv4 chain after the run, as C(iptables -S) prints them.
   returned: always
   type: list
   elements: str
-  sample: ["-A CLUSTERGUARD-PX -i lo -j RETURN", "-A CLUSTERGUARD-PX -p tcp -m multiport --dports 9001:9022 -j DROP"]
 set_name:
-  description: Name of our ipset, or null when the chain lists the sources itself.
+  description: Name of our IPv4 ipset, or null when the chain lists the sources itself.
   returned: always
   type: str
   sample: CLUSTERGUARD-PX-v4
 sources:
-  description: The allowed source networks, merged.
+  description: The allowed source networks, merged, IPv4 first.
   returned: always
   type: list
   elements: str
 persisted:
-  description: Files written for boot-time restore.
+  description: Files that restore the chain at boot.
   returned: always
   type: list
   elements: str
+boot_unit:
+  description: V(enabled), V(absent), or why it was left alone (V(no systemd)).
+  returned: always
+  type: str
 """
 
+import ipaddress
 import os
 
 from ansible.module_utils.basic import AnsibleModule
@@ -148,17 +216,51 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.clusterguard.portworx.plugins.module_utils import firewall as fw
 from ansible_collections.clusterguard.portworx.plugins.module_utils import ports as portlib
 
+FAMILIES = ("ipv4", "ipv6")
+
+
+def ssh_connection():
+    """(client, server port) of the SSH session this module runs under, or None.
+
+    sudo drops SSH_CONNECTION from the environment, so the parents' environments
+    are read as well: the shell that sshd started still has it."""
+    pid = os.getpid()
+    seen = 0
+    while pid > 1 and seen < 32:
+        seen += 1
+        value = os.environ.get("SSH_CONNECTION") if pid == os.getpid() else None
+        if value is None:
+            try:
+                with open("/proc/%d/environ" % pid, "rb") as handle:
+                    for item in handle.read().split(b"\0"):
+                        if item.startswith(b"SSH_CONNECTION="):
+                            value = item.split(b"=", 1)[1].decode("ascii", "replace")
+            except OSError:
+                value = None
+        if value:
+            parts = value.split()
+            if len(parts) == 4 and parts[3].isdigit():
+                return parts[0], int(parts[3])
+        try:
+            with open("/proc/%d/stat" % pid) as handle:
+                pid = int(handle.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            return None
+    return None
+
 
 class PortFirewall:
     def __init__(self, module):
         self.module = module
         params = module.params
         self.chain = params["chain"]
-        self.version = params["ip_version"]
-        self.suffix = "v4" if self.version == "ipv4" else "v6"
-        self.cmd = "iptables" if self.version == "ipv4" else "ip6tables"
-        self.set_name = params["set_name"] or "%s-%s" % (self.chain, self.suffix)
-        self.persist_dir = params["persist_dir"]
+        self.state = params["state"]
+        self.check = module.check_mode
+        self.persist_dir = params["persist_dir"].rstrip("/") or "/"
+        self.files_wanted = self.state == "present" and params["persist"]
+        self.unit_wanted = self.files_wanted and params["boot_unit"]
+        self.missing = []
+        self.plans = {}
 
     # -- commands -------------------------------------------------------
     def run(self, args, data=None, check=True):
@@ -167,217 +269,360 @@ class PortFirewall:
             self.module.fail_json(msg="%s failed (rc=%d): %s" % (" ".join(args), rc, (err or out).strip()))
         return rc, out, err
 
-    def binary(self, name, required=True):
-        return self.module.get_bin_path(name, required=required)
+    def binary(self, name):
+        return self.module.get_bin_path(name, required=False)
 
-    # -- reading the kernel --------------------------------------------
+    # -- reading --------------------------------------------------------
+    def read_family(self, ip_version, wanted):
+        cmd = fw.FAMILY[ip_version][3]
+        path = self.binary(cmd)
+        plan = {"cmd": cmd, "path": path, "wanted": wanted, "table": None}
+        if not path:
+            if wanted:
+                self.missing.append("iptables")
+            return plan
+        rc, out, err = self.run([path, "-w", "-S"], check=False)
+        if rc != 0:
+            if wanted and not self.check:
+                self.module.fail_json(msg="%s cannot run on this host (%s); guard this family elsewhere or "
+                                          "leave it out of ip_versions (host_firewall_ipv6: false)" % (cmd, err.strip()))
+            plan["error"] = err.strip()
+            return plan
+        plan["table"] = fw.TableState(out)
+        return plan
+
+    def read_sets(self):
+        path = self.binary("ipset")
+        if not path:
+            return None, {}
+        rc, out, err = self.run([path, "save"], check=False)
+        if rc != 0:
+            return None, {}
+        return path, fw.parse_sets(out)
+
     def backend(self):
-        _rc, out, _err = self.run([self.binary(self.cmd), "-V"])
+        path = self.binary("iptables") or self.binary("ip6tables")
+        if not path:
+            return "none"
+        _rc, out, _err = self.run([path, "-V"], check=False)
         backend = "legacy" if "legacy" in out else "nf_tables"
-        other = "%s-%s-save" % (self.cmd, "nft" if backend == "legacy" else "legacy")
-        other_bin = self.binary(other, required=False)
-        if other_bin:
-            rc, saved, _err = self.run([other_bin], check=False)
+        other = self.binary("iptables-%s-save" % ("nft" if backend == "legacy" else "legacy"))
+        if other:
+            rc, saved, _err = self.run([other], check=False)
             if rc == 0 and any(line.startswith("-A ") for line in saved.splitlines()):
                 self.module.warn(
                     "both iptables back-ends hold rules on this host; our chain goes into %s, which "
-                    "'%s' uses, but the rules in the other back-end apply to packets too" % (backend, self.cmd)
-                )
+                    "the iptables command uses, but the rules in the other back-end apply to packets too" % backend)
         return backend
 
-    def current_rules(self):
-        rc, out, _err = self.run([self.binary(self.cmd), "-w", "-S", self.chain], check=False)
-        if rc != 0:
-            return None
-        return [line for line in out.splitlines() if line.startswith("-A ")]
+    # -- planning -------------------------------------------------------
+    def plan_family(self, ip_version, plan, sets, use_set, port_ranges, sources):
+        table = plan["table"]
+        target = self.chain if plan["wanted"] else None
+        if target:
+            error = table.owner_error(target)
+            if error:
+                self.module.fail_json(msg="chain (host_firewall_chain): %s (%s)" % (error, plan["cmd"]))
+        ours = table.our_chains()
+        if target and table.is_legacy_ours(target) and target not in ours:
+            ours.append(target)
+        if not target and table.is_legacy_ours(self.chain) and self.chain not in ours:
+            ours.append(self.chain)
+        stale = [c for c in ours if c != target]
+        name = fw.set_name(self.chain, ip_version)
+        plan.update(set_name=name if (target and use_set) else None, stale=stale, sources=sources)
+        if target and use_set and name in sets:
+            error = fw.set_error(sets[name], name, ip_version)
+            if error:
+                self.module.fail_json(msg="chain (host_firewall_chain): %s" % error)
+        # sets of ours that go: those of stale chains, and ours when no longer used
+        doomed = []
+        for chain in stale + ([self.chain] if target and not use_set else []):
+            for candidate in [fw.set_name(chain, ip_version)] + table.sets_of(chain):
+                info = sets.get(candidate)
+                if (candidate not in doomed and candidate != plan["set_name"] and info
+                        and info["type"] == "hash:net" and candidate.startswith(chain + "-")):
+                    doomed.append(candidate)
+        plan["destroy_sets"] = doomed
+        plan["delete_jumps"] = [w for w in table.input if fw.MARKER in w and table.target(w) in stale]
+        plan["delete_jumps"] += [w for c in ours for w in table.input if w == ("-A", "INPUT", "-j", c)]
+        have = [fw.rule_key(r) for r in table.chain_rules(target)] if target and target in table.chains else None
+        plan["have_rules"] = table.chain_rules(target) if have is not None else []
+        plan["jumps_before"] = [" ".join(w) for w in table.input if table.target(w) in ours or
+                                (target and table.target(w) == target)]
+        if target:
+            want = fw.chain_rules(target, sources, port_ranges, self.module.params["protocols"], plan["set_name"])
+            marked = [w for w in table.input if fw.MARKER in w and table.target(w) == target]
+            plan["want_rules"] = want
+            plan["insert_jump"] = not marked
+            plan["delete_jumps"] += marked[1:]
+            plan["chain_changed"] = (have != [fw.rule_key(r) for r in want] or bool(plan["delete_jumps"])
+                                     or plan["insert_jump"] or bool(stale))
+            members = sets.get(name, {}).get("members") if name in sets else None
+            plan["set_exists"] = members is not None
+            plan["set_changed"] = bool(plan["set_name"]) and members != sources
+            plan["earlier_accepts"] = table.earlier_accepts(target, port_ranges)
+            first = table.input[0] if table.input else None
+            plan["jump_first"] = bool(first) and fw.MARKER in first and table.target(first) == target
+        else:
+            plan["want_rules"] = []
+            plan["insert_jump"] = False
+            plan["chain_changed"] = bool(stale) or bool(plan["delete_jumps"])
+            plan["set_changed"] = False
+            plan["earlier_accepts"] = []
+            plan["jump_first"] = False
+        plan["changed"] = plan["chain_changed"] or plan["set_changed"] or bool(plan["destroy_sets"])
+        return plan
 
-    def current_jumps(self):
-        _rc, out, _err = self.run([self.binary(self.cmd), "-w", "-S", "INPUT"])
-        return sum(1 for line in out.splitlines() if line.strip() == fw.jump_rule(self.chain))
-
-    def ipset_bin(self):
-        mode = self.module.params["ipset"]
-        if mode == "never":
-            return None
-        path = self.binary("ipset", required=False)
-        if path:
-            rc, _out, err = self.run([path, "list", "-n"], check=False)
-            if rc != 0:
-                if mode == "always":
-                    self.module.fail_json(msg="ipset does not work on this host: %s" % err.strip())
-                path = None
-        elif mode == "always":
-            self.module.fail_json(msg="ipset=always but the ipset command is not installed")
-        return path
-
-    def current_members(self, ipset):
-        if not ipset:
-            return None
-        rc, out, _err = self.run([ipset, "save", self.set_name], check=False)
-        if rc != 0:
-            return None
-        return fw.parse_set_members(out, self.set_name)
-
-    # -- persistence ----------------------------------------------------
-    def persist_paths(self):
-        if not self.persist_dir:
-            return []
-        base = os.path.join(self.persist_dir, "%s.%s" % (self.chain, self.suffix))
-        return [base + ".rules", base + ".ipset"]
-
-    def sync_file(self, path, content):
-        """Write (or with content None, remove) one file; True when it changed."""
-        old = None
-        if os.path.exists(path):
-            with open(path) as handle:
-                old = handle.read()
-        if old == content:
-            return False
-        if not self.module.check_mode:
-            if content is None:
-                os.remove(path)
-            else:
-                os.makedirs(os.path.dirname(path), mode=0o750, exist_ok=True)
-                tmp = path + ".tmp"
-                with open(tmp, "w") as handle:
-                    handle.write(content)
-                os.chmod(tmp, 0o640)
-                self.module.atomic_move(tmp, path)
-        return True
-
-    # -- the two states -------------------------------------------------
     def check_ssh_port(self, port_ranges, sources):
-        conn = os.environ.get("SSH_CONNECTION", "").split()
-        if len(conn) != 4 or not conn[3].isdigit():
+        conn = ssh_connection()
+        if not conn:
             return
-        client, port = conn[0], int(conn[3])
+        client, port = conn
         if not portlib.intersect(port_ranges, [(port, port)]):
             return
-        import ipaddress
-
-        addr = ipaddress.ip_address(client.split("%")[0])
-        if addr.version == (4 if self.version == "ipv4" else 6) and not any(
-            addr in ipaddress.ip_network(s) for s in sources
-        ):
+        try:
+            addr = ipaddress.ip_address(client.split("%")[0])
+        except ValueError:
+            return
+        if addr.version == 6 and addr.ipv4_mapped is not None:
+            addr = addr.ipv4_mapped
+        family = "ipv4" if addr.version == 4 else "ipv6"
+        if family not in self.module.params["ip_versions"]:
+            return
+        if not any(addr in ipaddress.ip_network(s) for s in sources[family]):
             self.module.fail_json(
                 msg="ports %s include %d, the SSH port this run is connected on, and the client %s is "
                 "not an allowed source: this would cut the connection" % (
-                    ",".join(portlib.range_strings(port_ranges)), port, client)
-            )
+                    ",".join(portlib.range_strings(port_ranges)), port, client))
 
-    def present(self):
-        params = self.module.params
-        if not params["ports"]:
-            self.module.fail_json(msg="ports is required with state=present")
+    # -- files and the unit --------------------------------------------
+    def read_file(self, path):
         try:
-            port_ranges = portlib.parse_ports(params["ports"])
-            sources = fw.normalize_sources(params["sources"], self.version)
-        except (portlib.PortSpecError, fw.FirewallSpecError) as exc:
-            self.module.fail_json(msg=str(exc))
-        self.check_ssh_port(port_ranges, sources)
+            with open(path) as handle:
+                return handle.read()
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    def our_files(self, directory):
+        out = []
+        try:
+            names = sorted(os.listdir(directory))
+        except OSError:
+            return out
+        for name in names:
+            path = os.path.join(directory, name)
+            if not os.path.isfile(path) or not (name.endswith(".rules") or name.endswith(".ipset")):
+                continue
+            first = (self.read_file(path) or "").split("\n", 1)[0]
+            if fw.is_our_file(first):
+                out.append(path)
+        return out
+
+    def plan_files(self, wanted):
+        """{path: content or None (remove)} for every file of ours that is not as wanted."""
+        old_unit = self.read_file(fw.UNIT_PATH)
+        dirs = [self.persist_dir]
+        old_dir = fw.unit_persist_dir(old_unit)
+        if old_dir and old_dir not in dirs:
+            dirs.append(old_dir)
+        changes = {}
+        for directory in dirs:
+            for path in self.our_files(directory):
+                if path not in wanted:
+                    changes[path] = None
+        for path, content in wanted.items():
+            if self.read_file(path) != content or (os.path.exists(path) and os.stat(path).st_mode & 0o7777 != 0o640):
+                changes[path] = content
+        return changes
+
+    def plan_unit(self):
+        """(changes, status): files of the unit to write or remove, and what to tell."""
+        systemd = os.path.isdir("/run/systemd/system")
+        unit = self.read_file(fw.UNIT_PATH)
+        script = self.read_file(fw.RESTORE_SCRIPT)
+        ours_unit = unit is not None and fw.MARKER in unit
+        ours_script = script is not None and fw.MARKER in script
+        if not self.unit_wanted:
+            changes = {}
+            if ours_unit:
+                changes[fw.UNIT_PATH] = None
+            if ours_script:
+                changes[fw.RESTORE_SCRIPT] = None
+            if os.path.islink(fw.UNIT_WANTS):
+                changes[fw.UNIT_WANTS] = None
+            return changes, "absent"
+        if not systemd:
+            return {}, "no systemd"
+        changes = {}
+        want_unit = fw.unit_file(self.persist_dir, self.chain)
+        if unit != want_unit:
+            changes[fw.UNIT_PATH] = want_unit
+        if script != fw.restore_script():
+            changes[fw.RESTORE_SCRIPT] = fw.restore_script()
+        if not os.path.islink(fw.UNIT_WANTS):
+            changes[fw.UNIT_WANTS] = "enable"
+        return changes, "enabled"
+
+    def write(self, path, content, mode):
+        if content is None:
+            if os.path.lexists(path):
+                os.remove(path)
+            return
+        directory = os.path.dirname(path)
+        if not os.path.isdir(directory):
+            os.makedirs(directory, mode=0o750)
+        tmp = os.path.join(directory, ".%s.tmp" % os.path.basename(path))
+        with open(tmp, "w") as handle:
+            handle.write(content)
+        os.chmod(tmp, mode)
+        self.module.atomic_move(tmp, path)
+        os.chmod(path, mode)
+
+    def apply_unit(self, changes):
+        systemctl = self.binary("systemctl")
+        running = os.path.isdir("/run/systemd/system") and systemctl
+        if changes.get(fw.UNIT_WANTS, "") is None and running:
+            self.run([systemctl, "disable", fw.UNIT_NAME], check=False)
+        for path in (fw.RESTORE_SCRIPT, fw.UNIT_PATH, fw.UNIT_WANTS):
+            if path in changes and changes[path] != "enable":
+                self.write(path, changes[path], 0o755 if path == fw.RESTORE_SCRIPT else 0o644)
+        if running and (fw.UNIT_PATH in changes):
+            self.run([systemctl, "daemon-reload"])
+        if changes.get(fw.UNIT_WANTS) == "enable":
+            self.run([systemctl, "enable", fw.UNIT_NAME])
+
+    # -- the run --------------------------------------------------------
+    def main(self):
+        params = self.module.params
+        for option, error in (("chain", fw.chain_error(self.chain)),
+                              ("persist_dir", fw.persist_dir_error(params["persist_dir"]))):
+            if error:
+                self.module.fail_json(msg="%s: %s" % (option, error))
+        present = self.state == "present"
+        port_ranges, sources = [], {"ipv4": [], "ipv6": []}
+        if present:
+            try:
+                port_ranges = portlib.parse_ports(params["ports"] or [])
+                sources = fw.split_sources(params["sources"])
+            except (portlib.PortSpecError, fw.FirewallSpecError) as exc:
+                self.module.fail_json(msg=str(exc))
+            if not port_ranges:
+                self.module.fail_json(msg="ports: at least one port is required with state=present")
+            self.check_ssh_port(port_ranges, sources)
+
         backend = self.backend()
-        ipset = self.ipset_bin()
-        set_name = self.set_name if ipset else None
+        ipset_path, sets = self.read_sets()
+        mode = params["ipset"]
+        if present and mode != "never" and not self.binary("ipset"):
+            self.missing.append("ipset")
+            if mode == "always" and not self.check:
+                self.module.fail_json(msg="ipset=always but the ipset command is not installed")
+        if present and mode != "never" and self.binary("ipset") and not ipset_path:
+            if mode == "always" and not self.check:
+                self.module.fail_json(msg="ipset=always but the ipset command does not work on this host")
+        use_set = present and mode != "never" and bool(ipset_path)
 
-        want_rules = fw.chain_rules(self.chain, sources, port_ranges, params["protocols"], set_name)
-        have_rules = self.current_rules()
-        jumps = self.current_jumps() if have_rules is not None else 0
-        have_members = self.current_members(ipset)
-        want_members = sources if ipset else None
-        stale_set = None if ipset else self.stale_set()
+        for ip_version in FAMILIES:
+            wanted = present and ip_version in params["ip_versions"]
+            plan = self.read_family(ip_version, wanted)
+            if plan["table"] is not None:
+                self.plan_family(ip_version, plan, sets, use_set, port_ranges, sources[ip_version])
+            self.plans[ip_version] = plan
+        self.missing = sorted(set(self.missing))
+        if self.missing and not self.check and "iptables" in self.missing:
+            self.module.fail_json(msg="iptables is not installed on this host (missing: %s)" % ", ".join(self.missing),
+                                  missing_packages=self.missing)
 
-        set_changed = bool(ipset) and have_members != want_members
-        chain_changed = have_rules != want_rules or jumps != 1
-        changed = set_changed or chain_changed or bool(stale_set)
+        wanted_files = {}
+        if self.files_wanted:
+            for ip_version, plan in self.plans.items():
+                if plan["wanted"] and plan["table"] is not None:
+                    for name, content in fw.persisted_files(self.chain, ip_version, sources[ip_version], port_ranges,
+                                                            params["protocols"], use_set).items():
+                        wanted_files[os.path.join(self.persist_dir, name)] = content
+        file_changes = self.plan_files(wanted_files)
+        unit_changes, unit_status = self.plan_unit()
 
-        if changed and not self.module.check_mode:
-            if set_changed:
-                self.run([ipset, "restore"], data=fw.ipset_swap_payload(
-                    self.set_name, self.version, sources, have_members is not None))
-            if chain_changed:
-                payload = fw.restore_payload(
-                    self.chain, want_rules, insert_jump=jumps == 0, delete_jumps=max(0, jumps - 1))
-                self.run([self.binary(self.cmd + "-restore"), "-w", "--noflush"], data=payload)
-            if stale_set:
-                self.run([stale_set, "destroy", self.set_name])
+        changed = (any(p.get("changed") for p in self.plans.values() if p["table"] is not None)
+                   or bool(file_changes) or bool(unit_changes) or "iptables" in self.missing)
+        if changed and not self.check:
+            self.apply(ipset_path)
+            for path, content in sorted(file_changes.items()):
+                self.write(path, content, 0o640)
+            self.apply_unit(unit_changes)
+        self.exit(changed, backend, wanted_files, file_changes, unit_changes, unit_status)
 
-        persisted = []
-        paths = self.persist_paths()
-        if paths:
-            rules_file, set_file = paths
-            changed |= self.sync_file(rules_file, fw.persisted_rules(self.chain, want_rules))
-            changed |= self.sync_file(set_file, fw.ipset_swap_payload(
-                self.set_name, self.version, sources, False) if ipset else None)
-            persisted = [p for p in paths if ipset or p == rules_file]
+    def apply(self, ipset_path):
+        for ip_version, plan in self.plans.items():
+            if plan["table"] is None or not plan.get("changed"):
+                continue
+            if plan["set_changed"]:
+                self.run([ipset_path, "restore"], data=fw.ipset_payload(
+                    plan["set_name"], ip_version, plan["sources"], plan["set_exists"]))
+            if plan["chain_changed"]:
+                target = self.chain if plan["wanted"] else None
+                payload = fw.restore_payload(target, plan["want_rules"], insert_jump=plan["insert_jump"],
+                                             delete_jumps=plan["delete_jumps"], drop_chains=plan["stale"])
+                self.run([self.binary(plan["cmd"] + "-restore"), "-w", "--noflush"], data=payload)
+            for name in plan["destroy_sets"]:
+                self.run([ipset_path, "destroy", name], check=False)
 
-        self.exit(changed, backend, want_rules, set_name, sources, persisted,
-                  before=fw.state_text(set_name, have_members or [], have_rules or [], jumps, self.chain),
-                  after=fw.state_text(set_name, want_members or [], want_rules, 1, self.chain))
-
-    def stale_set(self):
-        """Our set, left over from a run with ipset, now that we run without."""
-        path = self.binary("ipset", required=False)
-        if path and self.run([path, "list", "-n", self.set_name], check=False)[0] == 0:
-            return path
-        return None
-
-    def absent(self):
-        backend = self.backend()
-        have_rules = self.current_rules()
-        jumps = self.current_jumps()
-        ipset = self.binary("ipset", required=False)
-        have_members = self.current_members(ipset)
-        changed = have_rules is not None or jumps > 0 or have_members is not None
-        if not self.module.check_mode:
-            if have_rules is not None:
-                self.run([self.binary(self.cmd + "-restore"), "-w", "--noflush"],
-                         data=fw.removal_payload(self.chain, jumps))
-            elif jumps:
-                for _jump in range(jumps):
-                    self.run([self.binary(self.cmd), "-w", "-D", "INPUT", "-j", self.chain])
-            if have_members is not None:
-                self.run([ipset, "destroy", self.set_name])
-        for path in self.persist_paths():
-            changed |= self.sync_file(path, None)
-        set_name = self.set_name if have_members is not None else None
-        self.exit(changed, backend, [], None, [], [],
-                  before=fw.state_text(set_name, have_members or [], have_rules or [], jumps, self.chain),
-                  after="")
-
-    def exit(self, changed, backend, rules, set_name, sources, persisted, before, after):
-        result = dict(changed=changed, backend=backend, rules=rules, set_name=set_name,
-                      sources=sources, persisted=persisted)
+    def exit(self, changed, backend, wanted_files, file_changes, unit_changes, unit_status):
+        families = {}
+        for ip_version, plan in self.plans.items():
+            if plan["table"] is None:
+                continue
+            families[ip_version] = dict(
+                chain=self.chain if plan["wanted"] else None, set_name=plan["set_name"],
+                sources=plan["sources"] if plan["wanted"] else [], rules=plan["want_rules"],
+                jump_first=plan["jump_first"],
+                earlier_accepts=plan["earlier_accepts"], removed_chains=plan["stale"])
+        v4 = families.get("ipv4", {})
+        result = dict(
+            changed=changed, pending=changed, missing_packages=self.missing, backend=backend, families=families,
+            rules=v4.get("rules") or [], set_name=v4.get("set_name"),
+            sources=[s for f in ("ipv4", "ipv6") for s in families.get(f, {}).get("sources", [])],
+            persisted=sorted(wanted_files), boot_unit=unit_status)
         if self.module._diff:
-            label = "%s %s" % (self.cmd, self.chain)
-            result["diff"] = dict(before=before, after=after, before_header=label, after_header=label)
+            before, after = {}, {}
+            for ip_version, plan in self.plans.items():
+                if plan["table"] is None:
+                    continue
+                before[ip_version] = dict(chain=self.chain if plan["have_rules"] else None,
+                                          rules=plan["have_rules"], jumps=plan["jumps_before"])
+                after[ip_version] = dict(chain=self.chain if plan["wanted"] else None, set_name=plan["set_name"],
+                                         members=plan["sources"] if plan["set_name"] else [],
+                                         rules=plan["want_rules"],
+                                         jumps=[fw.jump_rule(self.chain)] if plan["wanted"] else [])
+            files = ["# %s %s" % ("remove" if c is None else "write", p)
+                     for p, c in sorted(list(file_changes.items()) + list(unit_changes.items()))]
+            result["diff"] = dict(before=fw.state_text(before),
+                                  after=fw.state_text(after) + ("\n".join(files) + "\n" if files else ""),
+                                  before_header="%s (iptables, ip6tables)" % self.chain,
+                                  after_header="%s (iptables, ip6tables)" % self.chain)
         self.module.exit_json(**result)
+
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
             chain=dict(type="str", default="CLUSTERGUARD-PX"),
-            ip_version=dict(type="str", choices=["ipv4", "ipv6"], default="ipv4"),
+            ip_versions=dict(type="list", elements="str", choices=["ipv4", "ipv6"], default=["ipv4", "ipv6"]),
             ports=dict(type="list", elements="str"),
             protocols=dict(type="list", elements="str", choices=["tcp", "udp"], default=["tcp"]),
             sources=dict(type="list", elements="str", default=[]),
             ipset=dict(type="str", choices=["auto", "always", "never"], default="auto"),
-            set_name=dict(type="str"),
-            persist_dir=dict(type="path", default="/etc/clusterguard"),
+            persist=dict(type="bool", default=True),
+            persist_dir=dict(type="str", default="/etc/clusterguard"),
+            boot_unit=dict(type="bool", default=True),
             state=dict(type="str", choices=["present", "absent"], default="present"),
         ),
+        required_if=[("state", "present", ("ports",))],
         supports_check_mode=True,
     )
-    chain = module.params["chain"]
-    if not chain or len(chain) > 28 or not all(c.isalnum() or c in "-_" for c in chain):
-        module.fail_json(msg="chain %r must be 1-28 letters, digits, '-' or '_'" % (chain,))
-    guard = PortFirewall(module)
-    if len(guard.set_name) > 29:
-        module.fail_json(msg="set_name %r is longer than 29 characters" % (guard.set_name,))
-    if module.params["state"] == "present":
-        guard.present()
-    else:
-        guard.absent()
+    PortFirewall(module).main()
 
 
 if __name__ == "__main__":

@@ -51,6 +51,10 @@ def parse_network(value):
         net = netaddr.IPNetwork(text)
     except (netaddr.AddrFormatError, ValueError, TypeError):
         raise AddressError("%r is not an IP address or CIDR" % (value,)) from None
+    if net.version == 6 and net.ip.is_ipv4_mapped():
+        raise AddressError(
+            "%r is an IPv4-mapped IPv6 address; give the IPv4 address (%s) instead, or its traffic "
+            "would be judged as IPv6" % (value, net.ip.ipv4()))
     if "/" not in text:
         return net  # a bare address is its own /32 or /128
     # ``10.0.0.0/8`` is accepted on purpose; ``10.1.2.3/8`` is refused,
@@ -64,6 +68,7 @@ def parse_network(value):
 
 
 def parse_networks(values, what="addresses"):
+    require_netaddr()
     if isinstance(values, str):
         values = [values]
     if not isinstance(values, (list, tuple)):
@@ -133,3 +138,67 @@ def cidr_overlaps(values, others):
             if net.version == other.version and net.first <= other.last and other.first <= net.last:
                 found.append({"cidr": str(net.cidr), "other": str(other.cidr)})
     return found
+
+
+# Sources wider than these are refused unless the caller opts in: they let
+# (nearly) everyone in, which is what the firewall is there to prevent.
+WIDE_PREFIX = {4: 12, 6: 48}
+
+
+def wide_error(value):
+    """Why ``value`` (an address or CIDR) is too wide to be an allowed source, or None."""
+    net = parse_network(value)
+    limit = WIDE_PREFIX[net.version]
+    if net.prefixlen < limit:
+        return ("%r holds %s addresses (a prefix shorter than /%d): it would let nearly everyone through"
+                % (value, "all" if net.prefixlen == 0 else "2^%d" % (net.size.bit_length() - 1), limit))
+    return None
+
+
+def host_address_error(value):
+    """Why ``value`` cannot be one node's address, or None."""
+    try:
+        net = parse_network(value)
+    except AddressError as exc:
+        return str(exc)
+    if net.size != 1:
+        return "%r is a network, not the address of one node" % (value,)
+    ip = net.ip
+    if ip.is_multicast() or int(ip) == 0:
+        return "%r is not the unicast address of a node" % (value,)
+    if ip.is_loopback():
+        return "%r is a loopback address, not the node's address in the cluster" % (value,)
+    return None
+
+
+def inventory_addresses(hosts, lookup, variables):
+    """The node addresses of inventory hosts: per host and per family, the first of
+    ``variables`` that holds an address of that family wins, so a management
+    address in a later variable never becomes an allowed source by accident.
+
+    ``lookup(host, var)`` returns the variable's value or None. A host that holds
+    no address in any variable counts with its inventory name when that is an
+    address. Returns ([(host, var, address)], [error strings])."""
+    found, errors = [], []
+    for host in hosts:
+        families, host_errors = {}, []
+        for var in variables:
+            value = lookup(host, var)
+            if value in (None, ""):
+                continue
+            for item in value if isinstance(value, (list, tuple)) else [value]:
+                error = host_address_error(item) if isinstance(item, str) else "%r is not an IP address" % (item,)
+                if error:
+                    host_errors.append("%s of host %s: %s" % (var, host, error))
+                    continue
+                net = parse_network(item)
+                if families.setdefault(net.version, var) == var:
+                    found.append((host, var, str(net.ip)))
+        errors.extend(host_errors)
+        if not families and not host_errors:
+            if host_address_error(str(host)) is None:
+                found.append((host, "inventory name", str(parse_network(str(host)).ip)))
+            else:
+                errors.append("host %s defines none of %s and its name is not an IP address"
+                              % (host, ", ".join(variables)))
+    return found, errors

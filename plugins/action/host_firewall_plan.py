@@ -1,0 +1,117 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, clusterguard.portworx contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The host_firewall role's first task: every input of every host of the play,
+checked on the controller, in this process, before any host is contacted."""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils import host_firewall_inputs, spec
+
+SSH_CONNECTIONS = ("ssh", "smart", "paramiko", "paramiko_ssh", "ansible.builtin.ssh",
+                   "ansible.builtin.paramiko_ssh", "ansible.legacy.ssh")
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        task_vars = task_vars or {}
+        hostvars = task_vars["hostvars"]
+        current = task_vars.get("inventory_hostname")
+        play_hosts = list(task_vars.get("ansible_play_hosts_all") or [current])
+        options = spec.load_options(host_firewall_inputs.ROLE)
+        task_level = self._task_level(options, task_vars, hostvars, current)
+        ports_seen = {}
+        default_connection = str(self._play_context.connection or "ssh")
+
+        def read(host, var):
+            try:
+                hv = hostvars[host]
+                return hv[var] if var in hv else None
+            except Exception as exc:  # an undefined or broken template in the inventory
+                raise spec.InputError("%s of host %s cannot be read: %s" % (var, host, exc)) from None
+
+        def values_of(host):
+            out = dict(task_level)
+            hv = hostvars[host]
+            for name in list(hv.keys()) if hasattr(hv, "keys") else []:
+                if name.startswith(host_firewall_inputs.PREFIX) and name not in out:
+                    out[name] = read(host, name)
+            return out
+
+        def ssh_port_of(host):
+            hv = hostvars[host]
+            connection = str(hv["ansible_connection"]) if "ansible_connection" in hv else default_connection
+            if connection not in SSH_CONNECTIONS:
+                return None
+            for var in ("ansible_port", "ansible_ssh_port"):
+                if var in hv and hv[var] not in (None, ""):
+                    try:
+                        return int(hv[var])
+                    except (TypeError, ValueError):
+                        raise spec.InputError("%s of host %s: %r is not a port" % (var, host, hv[var])) from None
+            address = str(hv["ansible_host"]) if "ansible_host" in hv else host
+            args = []
+            for var in ("ansible_ssh_common_args", "ansible_ssh_extra_args"):
+                if var in hv and hv[var]:
+                    args += shlex.split(str(hv[var]))
+            key = (address, tuple(args))
+            if key not in ports_seen:
+                ports_seen[key] = _ssh_config_port(args, address)
+            return ports_seen[key]
+
+        try:
+            found = host_firewall_inputs.plan(play_hosts, values_of, dict(task_vars.get("groups") or {}), read,
+                                              ssh_port_of)
+        except spec.InputError as exc:
+            found = {"errors": [str(exc)]}
+        if found.get("errors"):
+            result.update(failed=True, errors=found["errors"],
+                          msg="host_firewall: %d bad input(s), nothing was changed on any host:\n- %s"
+                              % (len(found["errors"]), "\n- ".join(found["errors"])))
+            return result
+        for warning in found["warnings"]:
+            self._display.warning(warning)
+        result.update(changed=False, hosts=found["hosts"],
+                      serial=len(task_vars.get("ansible_play_batch") or play_hosts) < len(play_hosts))
+        return result
+
+    @staticmethod
+    def _task_level(options, task_vars, hostvars, current):
+        """Role variables set for the whole task (role parameters, include_role vars,
+        play or block vars): they differ from what the inventory gives this host, and
+        apply to every host alike."""
+        out = {}
+        mine = hostvars[current] if current in hostvars else {}
+        for name in options:
+            if name not in task_vars:
+                continue
+            if name in mine and mine[name] == task_vars[name]:
+                continue  # what the inventory gives this host
+            if name not in mine and task_vars[name] == options[name].get("default"):
+                continue  # the role's default
+            out[name] = task_vars[name]
+        return out
+
+
+def _ssh_config_port(args, address):
+    """The port ssh would connect to, after the user's ssh_config and -o/-p arguments."""
+    try:
+        proc = subprocess.run(["ssh", "-G"] + args + [address], capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return 22
+    for line in proc.stdout.splitlines():
+        if line.startswith("port "):
+            try:
+                return int(line.split()[1])
+            except (IndexError, ValueError):
+                break
+    return 22

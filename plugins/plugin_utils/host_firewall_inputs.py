@@ -1,0 +1,168 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, clusterguard.portworx contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Every input of the host_firewall role, checked for every host of the play
+on the controller, and the port_firewall arguments that follow from them.
+
+Types, choices and defaults come from the role's meta/argument_specs.yml
+(``spec``); the rules here say what a value means: a source that lets
+everyone in, a node address that is a network, a chain name iptables owns, a
+guarded port that is the SSH port. Errors name the variable, the value and
+the hosts. Nothing here touches a host."""
+
+from __future__ import annotations
+
+import re
+
+from ansible_collections.clusterguard.portworx.plugins.module_utils import firewall as fw
+from ansible_collections.clusterguard.portworx.plugins.module_utils import ports as portlib
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils import netcalc, spec
+
+ROLE = "host_firewall"
+PREFIX = ROLE + "_"
+VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class Errors:
+    """Errors of many hosts, each reported once with the hosts it applies to."""
+
+    def __init__(self):
+        self.items = {}
+
+    def add(self, message, host):
+        self.items.setdefault(message, []).append(host)
+
+    def messages(self, all_hosts):
+        out = []
+        for message, hosts in self.items.items():
+            if len(hosts) == len(all_hosts) and len(all_hosts) > 1:
+                out.append("%s (every host)" % message)
+            else:
+                out.append("%s (host %s)" % (message, ", ".join(hosts)))
+        return out
+
+
+def _ports(values):
+    try:
+        ranges = portlib.parse_ports(values)
+    except portlib.PortSpecError as exc:
+        raise spec.InputError("host_firewall_ports: %s" % exc) from None
+    if not ranges:
+        raise spec.InputError("host_firewall_ports: [] guards nothing; give at least one port, such as ['9001-9022']")
+    return ranges
+
+
+def _sources(values, allow_wide):
+    out = []
+    for value in values:
+        try:
+            netcalc.parse_network(value)
+            error = None if allow_wide else netcalc.wide_error(value)
+        except netcalc.AddressError as exc:
+            error = str(exc)
+        if error:
+            hint = "" if "holds" not in error else "; set host_firewall_allow_wide_sources: true if you mean it"
+            raise spec.InputError("host_firewall_extra_sources: %s%s" % (error, hint))
+        out.append(value)
+    return out
+
+
+def host_plan(values, workers, ssh_port):
+    """(port_firewall arguments, warnings) for one host; InputError on the first bad value.
+
+    ``values`` are the role variables as the spec checked them; ``workers`` is
+    [(worker, var, address)] from the inventory; ``ssh_port`` the port Ansible
+    connects to this host on (None when not over SSH)."""
+    warnings = []
+    state = values["host_firewall_state"]
+    chain = values["host_firewall_chain"]
+    error = fw.chain_error(chain)
+    if error:
+        raise spec.InputError("host_firewall_chain: %s" % error)
+    error = fw.persist_dir_error(values["host_firewall_persist_dir"])
+    if error or values["host_firewall_persist_dir"] == "":
+        raise spec.InputError("host_firewall_persist_dir: %s" % (error or "'' is not a directory; set host_firewall_persist: false to keep nothing on disk"))
+    args = {
+        "chain": chain,
+        "state": state,
+        "persist": values["host_firewall_persist"],
+        "persist_dir": values["host_firewall_persist_dir"],
+        "boot_unit": values["host_firewall_boot_unit"],
+        "ipset": values["host_firewall_ipset"],
+        "ip_versions": ["ipv4", "ipv6"] if values["host_firewall_ipv6"] else ["ipv4"],
+        "protocols": values["host_firewall_protocols"],
+    }
+    if state == "absent":
+        return args, warnings
+    if not values["host_firewall_protocols"]:
+        raise spec.InputError("host_firewall_protocols: [] guards nothing; give tcp, udp or both")
+    ranges = _ports(values["host_firewall_ports"])
+    if ssh_port is not None:
+        clash = portlib.intersect(ranges, [(ssh_port, ssh_port)])
+        if clash:
+            raise spec.InputError(
+                "host_firewall_ports: %r include %d, the SSH port Ansible connects on: guarding it would cut "
+                "the connection" % (values["host_firewall_ports"], ssh_port))
+    extra = _sources(values["host_firewall_extra_sources"], values["host_firewall_allow_wide_sources"])
+    sources = netcalc.node_cidrs([a for _w, _v, a in workers] + extra)
+    if not values["host_firewall_ipv6"] and netcalc.node_cidrs(sources, 6):
+        warnings.append("host_firewall_ipv6 is false: IPv6 sources %s are not used and ip6tables is left alone"
+                        % ", ".join(netcalc.node_cidrs(sources, 6)))
+    args.update(ports=portlib.range_strings(ranges), sources=sources)
+    return args, warnings
+
+
+def check_common(values):
+    """Checks of values the whole play shares: the workers group and the address variables."""
+    names = values["host_firewall_node_address_vars"]
+    if not names:
+        raise spec.InputError("host_firewall_node_address_vars: [] names no variable; the default is ['ansible_host']")
+    for name in names:
+        if not VAR_NAME.match(name):
+            raise spec.InputError("host_firewall_node_address_vars: %r is not a variable name" % (name,))
+
+
+def plan(play_hosts, values_of, groups, hostvar, ssh_port_of):
+    """Check every host of the play; return {"hosts": {host: args}, "warnings": [...]}
+    or {"errors": [...]}.
+
+    ``values_of(host)`` gives the raw role variables of a host, ``groups`` the
+    inventory groups, ``hostvar(host, var)`` one host variable, ``ssh_port_of(host)``
+    the SSH port of a host (or None)."""
+    options = spec.load_options(ROLE)
+    errors, warnings, out = Errors(), [], {}
+    worker_cache = {}
+    for host in play_hosts:
+        raw = values_of(host)
+        values, problems = spec.resolve(options, raw)
+        for unknown in spec.unknown(PREFIX, options, raw):
+            warnings.append("%s is set but is not a variable of the host_firewall role (a typo?)" % unknown)
+        for problem in problems:
+            errors.add(problem, host)
+        if problems:
+            continue
+        try:
+            check_common(values)
+            workers = []
+            if values["host_firewall_state"] == "present":
+                group = values["host_firewall_workers_group"]
+                members = groups.get(group) or []
+                if not members:
+                    raise spec.InputError("host_firewall_workers_group: %r is not a group of this inventory, "
+                                          "or has no hosts" % (group,))
+                key = (group, tuple(values["host_firewall_node_address_vars"]))
+                if key not in worker_cache:
+                    found, bad = netcalc.inventory_addresses(members, hostvar, list(key[1]))
+                    worker_cache[key] = (found, bad)
+                found, bad = worker_cache[key]
+                if bad:
+                    raise spec.InputError("host_firewall_node_address_vars: %s" % bad[0])
+                workers = found
+            args, notes = host_plan(values, workers, ssh_port_of(host))
+            warnings.extend(notes)
+            out[host] = args
+        except (spec.InputError, netcalc.AddressError) as exc:
+            errors.add(str(exc), host)
+    if errors.items:
+        return {"errors": errors.messages(list(play_hosts))}
+    return {"hosts": out, "warnings": sorted(set(warnings))}

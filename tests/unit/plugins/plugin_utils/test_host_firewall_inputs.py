@@ -1,0 +1,130 @@
+"""plugin_utils/host_firewall_inputs.py and spec.py: every host_firewall input,
+checked as the role's first task checks it, on plain dicts."""
+
+import pytest
+
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils import host_firewall_inputs as hfi
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils import spec
+
+HOSTS = {
+    "w1": {"ansible_host": "10.0.0.11", "node_ipv6": "fd00::11", "mgmt": "192.0.2.11"},
+    "w2": {"ansible_host": "10.0.0.12", "node_ipv6": "fd00::12", "mgmt": "192.0.2.12"},
+}
+GROUPS = {"workers": ["w1", "w2"], "all": ["w1", "w2"]}
+
+
+def plan(values=None, per_host=None, hosts=HOSTS, ssh_port=22):
+    per_host = per_host or {}
+
+    def values_of(host):
+        out = dict(values or {})
+        out.update(per_host.get(host, {}))
+        return out
+
+    def hostvar(host, var):
+        return hosts[host].get(var)
+
+    return hfi.plan(list(hosts), values_of, GROUPS, hostvar, lambda _h: ssh_port)
+
+
+def test_defaults_give_the_workers_as_sources():
+    got = plan()
+    assert got["hosts"]["w1"] == {
+        "chain": "CLUSTERGUARD-PX", "state": "present", "persist": True, "persist_dir": "/etc/clusterguard",
+        "boot_unit": True, "ipset": "auto", "ip_versions": ["ipv4", "ipv6"], "protocols": ["tcp"],
+        "ports": ["9001-9022"], "sources": ["10.0.0.11/32", "10.0.0.12/32"]}
+
+
+def test_first_address_per_family_wins():
+    got = plan({"host_firewall_node_address_vars": ["mgmt", "ansible_host", "node_ipv6"]})
+    assert got["hosts"]["w1"]["sources"] == ["192.0.2.11/32", "192.0.2.12/32", "fd00::11/128", "fd00::12/128"]
+    got = plan({"host_firewall_node_address_vars": ["ansible_host", "mgmt", "node_ipv6"]})
+    assert "192.0.2.11/32" not in got["hosts"]["w1"]["sources"]
+
+
+def test_absent_needs_no_addresses():
+    got = plan({"host_firewall_state": "absent", "host_firewall_workers_group": "nowhere"})
+    assert got["hosts"]["w2"]["state"] == "absent" and "sources" not in got["hosts"]["w2"]
+
+
+def test_wide_sources_need_the_opt_in():
+    assert "errors" in plan({"host_firewall_extra_sources": ["10.0.0.0/8"]})
+    got = plan({"host_firewall_extra_sources": ["10.0.0.0/8"], "host_firewall_allow_wide_sources": True})
+    assert got["hosts"]["w1"]["sources"] == ["10.0.0.0/8"]  # the workers are inside it
+
+
+def test_errors_name_the_hosts_they_apply_to():
+    got = plan(per_host={"w2": {"host_firewall_chain": "INPUT"}})
+    assert got["errors"] == ["host_firewall_chain: 'INPUT' is a name iptables reserves (a built-in chain or a "
+                             "standard target) (host w2)"]
+    got = plan({"host_firewall_chain": "INPUT"})
+    assert got["errors"][0].endswith("(every host)")
+
+
+def test_unknown_prefixed_variables_are_warned_about():
+    got = plan({"host_firewall_port": ["9001"]})
+    assert got["warnings"] == ["host_firewall_port is set but is not a variable of the host_firewall role (a typo?)"]
+
+
+@pytest.mark.parametrize("values, per_host, expected", [
+    ({"host_firewall_state": "presnt"}, None, "host_firewall_state: 'presnt' must be one of"),
+    ({"host_firewall_ports": "9001-9022"}, None, "host_firewall_ports: '9001-9022' must be a list"),
+    ({"host_firewall_ports": []}, None, "host_firewall_ports: [] guards nothing"),
+    ({"host_firewall_ports": ["9001-90x2"]}, None, "'9001-90x2' is not a port"),
+    ({"host_firewall_ports": [True]}, None, "host_firewall_ports: True must be a string"),
+    ({"host_firewall_ports": ["1-1024"]}, None, "include 22, the SSH port"),
+    ({"host_firewall_protocols": ["icmp"]}, None, "host_firewall_protocols: 'icmp' is not one of tcp, udp"),
+    ({"host_firewall_protocols": []}, None, "host_firewall_protocols: [] guards nothing"),
+    ({"host_firewall_workers_group": "nope"}, None, "host_firewall_workers_group: 'nope' is not a group"),
+    ({"host_firewall_node_address_vars": []}, None, "host_firewall_node_address_vars: [] names no variable"),
+    ({"host_firewall_node_address_vars": ["a-b"]}, None, "'a-b' is not a variable name"),
+    ({"host_firewall_extra_sources": ["0.0.0.0/0"]}, None, "'0.0.0.0/0' holds all addresses"),
+    ({"host_firewall_extra_sources": ["::/0"]}, None, "'::/0' holds all addresses"),
+    ({"host_firewall_extra_sources": ["2001:db8::/32"]}, None, "shorter than /48"),
+    ({"host_firewall_extra_sources": ["::ffff:10.0.0.1"]}, None, "IPv4-mapped"),
+    ({"host_firewall_extra_sources": ["10.1.2.3/16"]}, None, "has host bits set"),
+    ({"host_firewall_ipv6": "maybe"}, None, "host_firewall_ipv6: 'maybe' must be true or false"),
+    ({"host_firewall_persist_dir": "rel/dir"}, None, "host_firewall_persist_dir: 'rel/dir' must be an absolute"),
+    ({"host_firewall_persist_dir": ""}, None, "set host_firewall_persist: false"),
+    ({"host_firewall_chain": "A" * 29}, None, "must be 1-28"),
+    ({"host_firewall_node_address_vars": ["ip"]}, {"w1": {}}, "host w1 defines none of ip"),
+])
+def test_refusals(values, per_host, expected):
+    got = plan(values, per_host)
+    assert "errors" in got and any(expected in e for e in got["errors"]), got
+
+
+@pytest.mark.parametrize("address, expected", [
+    ("10.0.0.16/28", "is a network, not the address of one node"),
+    ("::ffff:10.0.0.12", "IPv4-mapped"),
+    ("127.0.0.1", "loopback"),
+    ("0.0.0.0", "not the unicast address"),
+    ("224.0.0.1", "not the unicast address"),
+    ("w2.example", "is not an IP address"),
+])
+def test_node_addresses_must_be_one_host(address, expected):
+    hosts = {"w1": dict(HOSTS["w1"]), "w2": dict(HOSTS["w2"], ansible_host=address)}
+    got = plan(hosts=hosts)
+    assert any(expected in e and "ansible_host of host w2" in e for e in got["errors"]), got
+
+
+def test_spec_check_is_strict():
+    option = {"type": "list", "elements": "str"}
+    assert spec.check("x", ["a", 9001], option) == ["a", "9001"]
+    with pytest.raises(spec.InputError, match="must be a list"):
+        spec.check("x", "a,b", option)
+    assert spec.check("b", "yes", {"type": "bool"}) is True
+    assert spec.check("n", "16", {"type": "int"}) == 16
+    with pytest.raises(spec.InputError, match=r"\*\*\*\*\*\*\*\* must be a string"):
+        spec.check("token", ["secret"], {"type": "str", "no_log": True})
+
+
+def test_argument_specs_and_defaults_agree():
+    import os
+    import yaml
+    options = spec.load_options("host_firewall")
+    with open(os.path.join(spec.ROLES_DIR, "host_firewall", "defaults", "main.yml")) as handle:
+        defaults = yaml.safe_load(handle)
+    assert sorted(defaults) == sorted(options)
+    for name, value in defaults.items():
+        assert options[name].get("default") == value, name
