@@ -179,7 +179,9 @@ down() {
   ip link del "$bridge" 2>/dev/null || true
   rm -f "$inventory"
   rm -rf "$dir/run"
-  rmdir /etc/clusterguard 2>/dev/null || true
+  # /etc/clusterguard is every lab's mount point: removing it would detach the bind
+  # mounts of labs that still run, so it goes only with the last lab.
+  if ! compgen -G "/etc/netns/*/clusterguard" >/dev/null; then rmdir /etc/clusterguard 2>/dev/null || true; fi
   echo "lab '$name' removed"
 }
 
