@@ -8,7 +8,7 @@ cd "$repo"
 
 need_apt=()
 for pair in sshd:openssh-server ssh:openssh-client iptables:iptables ipset:ipset ip:iproute2 \
-            openssl:openssl curl:curl shellcheck:shellcheck; do
+            openssl:openssl curl:curl shellcheck:shellcheck sudo:sudo nsenter:util-linux; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need_apt+=("${pair#*:}")
 done
 if ((${#need_apt[@]})); then
