@@ -16,7 +16,7 @@ description:
     C(['node_ip', 'node_ipv6']) collects both addresses of a dual-stack node.
   - A host that defines none of them counts with its inventory name when that name is an IP
     address, and is an error otherwise.
-  - A variable may hold one address or a list of addresses. Each must be the address of one host:
+  - A variable may hold one address or a list of addresses. Each must be the address of one host;
     networks, IPv4-mapped IPv6, loopback, multicast and unspecified addresses are refused.
   - Feed the result to P(clusterguard.portworx.node_cidrs#filter).
 positional: hostvars, variables

@@ -604,7 +604,6 @@ class PortFirewall:
         self.module.exit_json(**result)
 
 
-
 def main():
     module = AnsibleModule(
         argument_spec=dict(

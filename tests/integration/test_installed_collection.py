@@ -79,12 +79,15 @@ def test_build_install_and_call_every_filter(tmp_path):
     for role in ("host_firewall", "network_policy"):
         doc = run([os.path.join(BIN, "ansible-doc"), "-t", "role", "clusterguard.portworx.%s" % role], env=env)
         assert "%s_state" % role in doc and "%s_ports" % role in doc
-    run([os.path.join(BIN, "ansible-doc"), "clusterguard.portworx.port_firewall"], env=env)
+    for module in ("port_firewall", "host_firewall_plan"):
+        doc = run([os.path.join(BIN, "ansible-doc"), "clusterguard.portworx.%s" % module], env=env)
+        assert "clusterguard.portworx.%s" % module in doc and "EXAMPLES" in doc
     # the site playbook runs by its collection name once installed
     (tmp_path / "site-inv.yml").write_text("all:\n  children:\n    workers:\n      hosts:\n        192.0.2.11:\n")
     out = run([os.path.join(BIN, "ansible-playbook"), "-i", str(tmp_path / "site-inv.yml"), "clusterguard.portworx.site",
                "--syntax-check"], env=env, cwd=str(tmp_path))
-    assert "clusterguard.portworx.site" in out or "playbook:" in out
+    # the playbook resolved is the installed copy, not the checkout
+    assert "playbook: %s" % (install / "ansible_collections" / "clusterguard" / "portworx" / "playbooks" / "site.yml") in out, out
     out = run([os.path.join(BIN, "ansible-playbook"), "-i", str(tmp_path / "site-inv.yml"), "clusterguard.portworx.site",
                "--list-tasks"], env=env, cwd=str(tmp_path))
-    assert "Guard the Portworx ports for IPv4" in out and "Apply the policies and remove ours" in out
+    assert "Guard the Portworx ports where the host differs" in out and "Apply the policies and remove ours" in out

@@ -13,8 +13,9 @@ HOSTS = {
 GROUPS = {"workers": ["w1", "w2"], "all": ["w1", "w2"]}
 
 
-def plan(values=None, per_host=None, hosts=HOSTS, ssh_port=22):
+def plan(values=None, per_host=None, hosts=None, ssh_port=22):
     per_host = per_host or {}
+    hosts = hosts or HOSTS
 
     def values_of(host):
         out = dict(values or {})
