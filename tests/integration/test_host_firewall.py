@@ -1,5 +1,5 @@
 """host_firewall and port_firewall on the lab workers. Real SSH, real iptables,
-real TCP. The bad-input matrix is in test_host_firewall_inputs.py, boot faults
+real TCP. The bad-input matrix is in test_host_firewall_bad_input.py, boot faults
 in test_host_firewall_boot.py, serial and sudo in test_host_firewall_safety.py."""
 
 import json

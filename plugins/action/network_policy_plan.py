@@ -1,0 +1,88 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, clusterguard.portworx contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The network_policy role's first task: check every input, read the cluster in
+this process (every list at once, one client), and compute what changes."""
+
+from __future__ import annotations
+
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils import cluster, netcalc, spec
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils import network_policy_inputs as npi
+
+CONNECTION = ("kubeconfig", "context", "host", "api_key", "validate_certs")
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        task_vars = task_vars or {}
+        options = spec.load_options(npi.ROLE)
+        raw = {name: task_vars[name] for name in task_vars if name.startswith(npi.PREFIX)}
+        values, errors = spec.resolve(options, raw)
+        warnings = ["%s is set but is not a variable of the network_policy role (a typo?)" % n
+                    for n in spec.unknown(npi.PREFIX, options, raw)]
+        inventory = []
+        if not errors:
+            errors = npi.check(values)
+        if not errors:
+            inventory, problems = self._inventory(values, task_vars)
+            errors.extend(problems)
+        if errors:
+            return self._fail(result, errors)
+
+        reader, read = None, None
+        if not values["network_policy_render_dir"]:
+            conf = cluster.settings({k: values["network_policy_" + k] for k in CONNECTION})
+            try:
+                reader = cluster.Reader(conf)
+                read = reader.read(npi.requests(values))
+            except cluster.ClusterError as exc:
+                where = conf.get("kubeconfig") or "the default kubeconfig"
+                if conf.get("context"):
+                    where += ", context %s" % conf["context"]
+                return self._fail(result, ["cannot read the cluster (%s): %s" % (where, exc)], prefix="")
+            finally:
+                if reader:
+                    reader.close()
+        try:
+            found, notes = npi.plan(values, inventory, read)
+        except (spec.InputError, netcalc.AddressError) as exc:
+            return self._fail(result, [str(exc)])
+        warnings.extend(notes)
+        auth = {"kubeconfig": None, "temporary": False, "validate_certs": values["network_policy_validate_certs"]}
+        if read is not None and (found["apply"] or found["prune"] or found["psa_apply"] or found["psa_release"]):
+            auth["kubeconfig"] = cluster.write_kubeconfig(reader.cfg)
+            auth["temporary"] = True
+        result.update(changed=False, warnings=warnings, auth=auth, **found)
+        return result
+
+    def _inventory(self, values, task_vars):
+        group = values["network_policy_workers_group"]
+        hosts = (task_vars.get("groups") or {}).get(group) or []
+        needed = values["network_policy_node_source"] == "inventory" and values["network_policy_state"] == "present"
+        if not hosts:
+            if needed:
+                return [], ["network_policy_workers_group: %r is not a group of this inventory, or has no hosts "
+                            "(network_policy_node_source is 'inventory')" % (group,)]
+            return [], []
+        hostvars = task_vars["hostvars"]
+
+        def lookup(host, var):
+            hv = hostvars[host]
+            return hv[var] if var in hv else None
+
+        found, bad = netcalc.inventory_addresses(hosts, lookup, values["network_policy_node_address_vars"])
+        if bad and needed:
+            return [], ["network_policy_node_address_vars: %s" % b for b in bad[:5]]
+        return found, []
+
+    @staticmethod
+    def _fail(result, errors, prefix="bad input"):
+        head = "network_policy: %s, nothing was changed" % ("%d %s(s)" % (len(errors), prefix) if prefix else "error")
+        result.update(failed=True, errors=errors, msg="%s:\n- %s" % (head, "\n- ".join(errors)))
+        return result

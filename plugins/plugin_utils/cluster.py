@@ -1,0 +1,207 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, clusterguard.portworx contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The cluster, read in the controller's process: one client, every read at once.
+
+Connection settings follow kubernetes.core's: the role's variables first, then
+the ``K8S_AUTH_*`` environment, then the default kubeconfig (or the in-cluster
+service account). Secrets never leave this module except inside a kubeconfig
+file of mode 0600 that the role hands to kubernetes.core by path and removes
+at the end, so no task argument and no message carries them."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+try:
+    from kubernetes import client as k8s_client
+    from kubernetes import config as k8s_config
+    from kubernetes.client.rest import ApiException
+    HAS_KUBERNETES = True
+except ImportError:
+    HAS_KUBERNETES = False
+    ApiException = Exception
+
+SECRET = "********"
+ENV = {"kubeconfig": "K8S_AUTH_KUBECONFIG", "context": "K8S_AUTH_CONTEXT", "host": "K8S_AUTH_HOST",
+       "api_key": "K8S_AUTH_API_KEY", "validate_certs": "K8S_AUTH_VERIFY_SSL", "ca_cert": "K8S_AUTH_SSL_CA_CERT"}
+TIMEOUT = 30
+
+
+class ClusterError(RuntimeError):
+    """The cluster cannot be reached or read; the message holds no secret."""
+
+
+def settings(given, environ=None):
+    """Connection settings: what the role was given, else the K8S_AUTH_* environment."""
+    environ = os.environ if environ is None else environ
+    out = {}
+    for key, env in ENV.items():
+        value = given.get(key)
+        if value in (None, "") and environ.get(env) not in (None, ""):
+            value = environ[env]
+            if key == "validate_certs":
+                value = str(value).lower() not in ("false", "no", "0", "off")
+        out[key] = value
+    return out
+
+
+def split_host(host):
+    """(URL without credentials, username, password) of an API server URL."""
+    if not host:
+        return host, None, None
+    parts = urlsplit(host)
+    if parts.username is None and parts.password is None:
+        return host, None, None
+    netloc = parts.hostname + (":%d" % parts.port if parts.port else "")
+    if ":" in (parts.hostname or ""):
+        netloc = "[%s]" % parts.hostname + (":%d" % parts.port if parts.port else "")
+    return (urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment)),
+            unquote(parts.username or ""), unquote(parts.password or ""))
+
+
+class Redactor:
+    """Removes every secret of the connection from a text."""
+
+    def __init__(self, conf):
+        self.secrets = [s for s in conf if s]
+
+    def __call__(self, text):
+        text = str(text)
+        for secret in self.secrets:
+            text = text.replace(secret, SECRET)
+        return text
+
+
+def configuration(conf):
+    """A kubernetes client Configuration from the settings; (configuration, redactor)."""
+    if not HAS_KUBERNETES:
+        raise ClusterError("the Python package 'kubernetes' is missing on the controller: pip install kubernetes")
+    host, user, password = split_host(conf.get("host"))
+    secrets = [conf.get("api_key"), password, user and password and "%s:%s" % (user, password)]
+    redact = Redactor(secrets)
+    cfg = k8s_client.Configuration()
+    try:
+        if conf.get("kubeconfig") or not host or os.path.exists(os.path.expanduser("~/.kube/config")):
+            path = os.path.expanduser(conf["kubeconfig"]) if conf.get("kubeconfig") else None
+            try:
+                k8s_config.load_kube_config(config_file=path, context=conf.get("context") or None,
+                                            client_configuration=cfg, persist_config=False)
+            except k8s_config.ConfigException:
+                if conf.get("kubeconfig") or not os.environ.get("KUBERNETES_SERVICE_HOST"):
+                    if not host:
+                        raise
+                else:
+                    k8s_config.load_incluster_config(client_configuration=cfg)
+    except (k8s_config.ConfigException, OSError, ValueError) as exc:
+        raise ClusterError("cannot load the kubeconfig %s: %s" % (
+            conf.get("kubeconfig") or "~/.kube/config", redact(exc))) from None
+    if host:
+        cfg.host = host
+    if conf.get("api_key"):
+        cfg.api_key = {"authorization": "Bearer %s" % conf["api_key"]}
+    if user:
+        cfg.username, cfg.password = user, password
+        cfg.api_key = cfg.api_key or {}
+        cfg.api_key["authorization"] = cfg.get_basic_auth_token()
+    if conf.get("ca_cert"):
+        cfg.ssl_ca_cert = conf["ca_cert"]
+    if conf.get("validate_certs") is not None:
+        cfg.verify_ssl = bool(conf["validate_certs"])
+    token = (cfg.api_key or {}).get("authorization", "")
+    redact.secrets.extend([token, token.split(" ", 1)[-1]] if token else [])
+    return cfg, redact
+
+
+def _b64_file(path):
+    with open(path, "rb") as handle:
+        return base64.b64encode(handle.read()).decode()
+
+
+def write_kubeconfig(cfg, directory=None):
+    """A kubeconfig of mode 0600 holding exactly this configuration, for kubernetes.core."""
+    cluster = {"server": cfg.host}
+    if not cfg.verify_ssl:
+        cluster["insecure-skip-tls-verify"] = True
+    elif cfg.ssl_ca_cert:
+        cluster["certificate-authority-data"] = _b64_file(cfg.ssl_ca_cert)
+    user = {}
+    auth = (cfg.api_key or {}).get("authorization")
+    if auth and auth.startswith("Bearer "):
+        user["token"] = auth[len("Bearer "):]
+    elif auth and auth.startswith("Basic "):
+        user["username"], user["password"] = base64.b64decode(auth[len("Basic "):]).decode().split(":", 1)
+    if cfg.cert_file and cfg.key_file:
+        user["client-certificate-data"] = _b64_file(cfg.cert_file)
+        user["client-key-data"] = _b64_file(cfg.key_file)
+    doc = {"apiVersion": "v1", "kind": "Config", "current-context": "clusterguard",
+           "clusters": [{"name": "clusterguard", "cluster": cluster}],
+           "users": [{"name": "clusterguard", "user": user}],
+           "contexts": [{"name": "clusterguard", "context": {"cluster": "clusterguard", "user": "clusterguard"}}]}
+    handle, path = tempfile.mkstemp(prefix="clusterguard-kubeconfig-", suffix=".yaml", dir=directory)
+    try:
+        os.fchmod(handle, 0o600)
+        os.write(handle, json.dumps(doc).encode())
+    finally:
+        os.close(handle)
+    return path
+
+
+def path(group_version, plural, namespace=None):
+    """The API path of a list: ("v1", "namespaces"), ("apps/v1", "daemonsets"), ..."""
+    base = "/api/v1" if group_version == "v1" else "/apis/%s" % group_version
+    return "%s/namespaces/%s/%s" % (base, namespace, plural) if namespace else "%s/%s" % (base, plural)
+
+
+class Reader:
+    """Reads lists from the API server with one client, several at a time."""
+
+    def __init__(self, conf):
+        self.cfg, self.redact = configuration(conf)
+        self.api = k8s_client.ApiClient(self.cfg)
+
+    def get(self, path, selector=None, missing_ok=False):
+        query = [("labelSelector", selector)] if selector else []
+        try:
+            resp = self.api.call_api(path, "GET", query_params=query, auth_settings=["BearerToken"],
+                                     _preload_content=False, _request_timeout=TIMEOUT)
+            return json.loads(resp[0].data).get("items") or []
+        except ApiException as exc:
+            if missing_ok and exc.status == 404:
+                return None
+            reason = exc.reason or ""
+            try:
+                reason = json.loads(exc.body).get("message") or reason
+            except (TypeError, ValueError, AttributeError):
+                pass
+            raise ClusterError("GET %s: %s %s" % (path, exc.status, self.redact(reason))) from None
+        except Exception as exc:  # urllib3 errors: refused, TLS, timeouts
+            raise ClusterError("cannot reach the API server at %s: %s" % (
+                self.redact(self.cfg.host), self.redact(_short(exc)))) from None
+
+    def read(self, requests):
+        """{key: items} for {key: (path, selector, missing_ok)}, read at the same time."""
+        with ThreadPoolExecutor(max_workers=min(8, len(requests) or 1)) as pool:
+            futures = {key: pool.submit(self.get, *req) for key, req in requests.items()}
+            return {key: fut.result() for key, fut in futures.items()}
+
+    def close(self):
+        try:
+            self.api.close()
+        except Exception:  # pragma: no cover - best effort
+            pass
+
+
+def _short(exc):
+    text = str(exc)
+    for marker in ("Caused by", "NewConnectionError", "SSLError"):
+        if marker in text:
+            text = text[text.index(marker):]
+            break
+    return text.strip()[:400]
+

@@ -1,0 +1,361 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, clusterguard.portworx contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Every input of the network_policy role, checked as the API server would
+check it, then the cluster read once and the change computed: which objects to
+apply, which of ours to prune, which Pod Security labels to set or release.
+
+Types, choices and defaults come from the role's meta/argument_specs.yml
+(``spec``); the rules here say what a value means. Errors name the variable
+and the value. Nothing here writes to the cluster."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlsplit
+
+from ansible_collections.clusterguard.portworx.plugins.module_utils import ports as portlib
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils import cluster, k8snames, netcalc, policies, spec
+
+ROLE = "network_policy"
+PREFIX = ROLE + "_"
+INSTANCE_LABEL = "clusterguard.portworx/instance"
+PSA_MARKER = "clusterguard.portworx/pod-security"
+PSA_PREFIX = "pod-security.kubernetes.io/"
+LEVELS = {"privileged": 0, "baseline": 1, "restricted": 2}
+CNI = ("calico", "cilium", "antrea", "kube-router", "weave", "canal", "ovn", "openshift-sdn", "kindnet-netpol",
+       "romana")
+
+
+def _errors_of(checks):
+    out = []
+    for check in checks:
+        try:
+            check()
+        except (spec.InputError, netcalc.AddressError, portlib.PortSpecError) as exc:
+            out.append(str(exc))
+    return out
+
+
+def _ports(name, value, required=True):
+    try:
+        ranges = portlib.parse_ports(value)
+    except portlib.PortSpecError as exc:
+        raise spec.InputError("%s: %s" % (name, exc)) from None
+    if required and not ranges:
+        raise spec.InputError("%s: %r blocks nothing; give at least one port, such as ['9001-9022']" % (name, value))
+    return ranges
+
+
+def _names(name, values, check=k8snames.dns_label_error):
+    for value in values:
+        error = check(value)
+        if error:
+            raise spec.InputError("%s: %s" % (name, error))
+
+
+def _networks(name, values, wide=True):
+    for value in values:
+        try:
+            netcalc.parse_network(value)
+            error = netcalc.wide_error(value) if wide else None
+        except netcalc.AddressError as exc:
+            error = str(exc)
+        if error:
+            raise spec.InputError("%s: %s" % (name, error))
+
+
+def _exempt(values):
+    for item in values:
+        if not isinstance(item, dict) or set(item) != {"key", "values"}:
+            raise spec.InputError("network_policy_exempt_pods: %r must be a mapping with exactly 'key' and "
+                                  "'values', such as {key: component, values: [stork]}" % (item,))
+        error = k8snames.label_key_error(item["key"])
+        if error:
+            raise spec.InputError("network_policy_exempt_pods: %s" % error)
+        if not isinstance(item["values"], list) or not item["values"]:
+            raise spec.InputError("network_policy_exempt_pods: values of %r must be a non-empty list, such as "
+                                  "[scheduler], got %r" % (item["key"], item["values"]))
+        for value in item["values"]:
+            error = k8snames.label_value_error(value) if isinstance(value, str) else "%r is not a string" % (value,)
+            if error:
+                raise spec.InputError("network_policy_exempt_pods: values of %r: %s" % (item["key"], error))
+
+
+def _host(value):
+    if not value:
+        return
+    parts = urlsplit(value)
+    if parts.scheme not in ("https", "http") or not parts.hostname or "\n" in value:
+        host, _u, _p = cluster.split_host(value)
+        raise spec.InputError("network_policy_host: %r is not an API server URL such as https://10.0.0.1:6443"
+                              % (host,))
+
+
+def check(values):
+    """Every rule that goes beyond the spec; a list of error strings."""
+    v = values
+    render = bool(v["network_policy_render_dir"])
+    checks = [
+        lambda: _ports("network_policy_ports", v["network_policy_ports"]),
+        lambda: _ports("network_policy_seed_allow_ports", v["network_policy_seed_allow_ports"], required=False),
+        lambda: _ports("network_policy_api_port", [v["network_policy_api_port"]]),
+        lambda: _networks("network_policy_node_addresses", v["network_policy_node_addresses"]),
+        lambda: _networks("network_policy_pod_cidrs", v["network_policy_pod_cidrs"], wide=False),
+        lambda: _networks("network_policy_service_cidrs", v["network_policy_service_cidrs"], wide=False),
+        lambda: _names("network_policy_namespaces", v["network_policy_namespaces"]),
+        lambda: _names("network_policy_exclude_namespaces", v["network_policy_exclude_namespaces"]),
+        lambda: _names("network_policy_system_namespace", [v["network_policy_system_namespace"]]),
+        lambda: _names("network_policy_portworx_namespace", [v["network_policy_portworx_namespace"]]),
+        lambda: _names("network_policy_block_name", [v["network_policy_block_name"]], k8snames.dns_subdomain_error),
+        lambda: _names("network_policy_api_name", [v["network_policy_api_name"]], k8snames.dns_subdomain_error),
+        lambda: _names("network_policy_instance", [v["network_policy_instance"]], k8snames.label_value_error),
+        lambda: _exempt(v["network_policy_exempt_pods"]),
+        lambda: _host(v["network_policy_host"]),
+    ]
+    errors = _errors_of(checks)
+    selector = v["network_policy_namespace_selector"]
+    if k8snames.selector_error(selector):
+        errors.append("network_policy_namespace_selector: %s" % k8snames.selector_error(selector))
+    if not v["network_policy_instance"]:
+        errors.append("network_policy_instance: '' is empty; name this use of the role, such as 'default'")
+    prefix = v["network_policy_node_subnet_prefix"]
+    if not 8 <= prefix <= 32:
+        errors.append("network_policy_node_subnet_prefix: %r must be 8-32 (the document's 16); shorter would "
+                      "cover far more than the nodes" % (prefix,))
+    if v["network_policy_block_name"] == v["network_policy_api_name"]:
+        errors.append("network_policy_api_name: %r is also network_policy_block_name; the two policies need two names"
+                      % (v["network_policy_api_name"],))
+    manager = v["network_policy_field_manager"]
+    if not manager or len(manager) > 128 or any(c in manager for c in "\n\r\t"):
+        errors.append("network_policy_field_manager: %r must be 1-128 printable characters" % (manager,))
+    if v["network_policy_pod_security"] and not v["network_policy_pod_security_modes"]:
+        errors.append("network_policy_pod_security_modes: [] names no mode; give enforce, warn or audit")
+    if render:
+        where = v["network_policy_render_dir"]
+        if "\n" in where or "\0" in where:
+            errors.append("network_policy_render_dir: %r is not a directory path" % (where,))
+        if v["network_policy_all_namespaces"] or selector:
+            errors.append("network_policy_render_dir: %r renders without a cluster, so namespaces must be listed by "
+                          "name (network_policy_all_namespaces and network_policy_namespace_selector need one)" % (where,))
+        if v["network_policy_node_source"] == "cluster":
+            errors.append("network_policy_node_source: 'cluster' cannot be used with network_policy_render_dir %r"
+                          % (where,))
+        if v["network_policy_node_cidr_mode"] == "subnet" and not (
+                v["network_policy_pod_cidrs"] and v["network_policy_service_cidrs"]):
+            errors.append("network_policy_node_cidr_mode: 'subnet' with network_policy_render_dir needs "
+                          "network_policy_pod_cidrs and network_policy_service_cidrs, to check the subnet against them")
+    if v["network_policy_node_source"] == "list" and not v["network_policy_node_addresses"]:
+        errors.append("network_policy_node_source: 'list' needs network_policy_node_addresses, which is empty")
+    return errors
+
+
+# -- the cluster -------------------------------------------------------------
+def requests(v):
+    """The lists to read, as {key: (path, selector, missing_ok)}."""
+    p = cluster.path
+    out = {
+        "namespaces": (p("v1", "namespaces"), None, False),
+        "nodes": (p("v1", "nodes"), None, False),
+        "ours": (p("networking.k8s.io/v1", "networkpolicies"), "app.kubernetes.io/managed-by=clusterguard.portworx",
+                 False),
+    }
+    if v["network_policy_namespace_selector"]:
+        out["chosen"] = (p("v1", "namespaces"), v["network_policy_namespace_selector"], False)
+    if v["network_policy_api_from_endpointslice"]:
+        out["api"] = (p("discovery.k8s.io/v1", "endpointslices", "default"), "kubernetes.io/service-name=kubernetes",
+                      True)
+    if v["network_policy_node_cidr_mode"] == "subnet" and not v["network_policy_service_cidrs"]:
+        out["servicecidrs"] = (p("networking.k8s.io/v1", "servicecidrs"), None, True)
+    if v["network_policy_check_cni"] and v["network_policy_state"] == "present":
+        out["daemonsets"] = (p("apps/v1", "daemonsets"), None, False)
+    return out
+
+
+def _labels(obj):
+    return (obj.get("metadata") or {}).get("labels") or {}
+
+
+def _owned_labels(namespace, manager):
+    """Label keys of a Namespace that ``manager`` owns (from managedFields)."""
+    owned = set()
+    for entry in (namespace.get("metadata") or {}).get("managedFields") or []:
+        if entry.get("manager") != manager:
+            continue
+        labels = ((entry.get("fieldsV1") or {}).get("f:metadata") or {}).get("f:labels") or {}
+        owned.update(k[2:] for k in labels if k.startswith("f:"))
+    return owned
+
+
+def node_drift(inventory, nodes):
+    """Warnings that compare addresses: cluster nodes the inventory lacks, inventory hosts the cluster lacks."""
+    have = {}
+    for node in nodes:
+        name = (node.get("metadata") or {}).get("name")
+        have[name] = [a["address"] for a in (node.get("status") or {}).get("addresses") or []
+                      if a.get("type") == "InternalIP"]
+    inv_addresses = {a for _h, _v, a in inventory}
+    cluster_addresses = {a for addrs in have.values() for a in addrs}
+    missing = ["%s (%s)" % (name, ", ".join(addrs)) for name, addrs in sorted(have.items())
+               if addrs and not any(a in inv_addresses for a in addrs)]
+    by_host = {}
+    for host, _var, address in inventory:
+        by_host.setdefault(host, []).append(address)
+    extra = ["%s (%s)" % (host, ", ".join(addrs)) for host, addrs in by_host.items()
+             if not any(a in cluster_addresses for a in addrs)]
+    return missing, extra
+
+
+# -- the plan ----------------------------------------------------------------
+def plan(v, inventory, read):
+    """What the role does. ``inventory`` is [(host, var, address)] of the workers group;
+    ``read`` is {key: items} from the cluster, or None in render mode."""
+    present = v["network_policy_state"] == "present"
+    instance = v["network_policy_instance"]
+    labels = {INSTANCE_LABEL: instance}
+    warnings, out = [], {"apply": [], "prune": [], "psa_apply": [], "psa_release": [], "files": {}}
+    read = read or {}
+    nodes = read.get("nodes") or []
+    cluster_nodes = netcalc.node_cidrs([a["address"] for n in nodes for a in (n.get("status") or {}).get("addresses")
+                                        or [] if a.get("type") == "InternalIP"])
+    inventory_nodes = netcalc.node_cidrs([a for _h, _v, a in inventory])
+    source = v["network_policy_node_source"]
+    if read and source == "inventory" and nodes:
+        missing, extra = node_drift(inventory, nodes)
+        if missing:
+            warnings.append("cluster nodes %s are not in inventory group '%s': host_firewall does not cover them"
+                            % (", ".join(missing), v["network_policy_workers_group"]))
+        if extra:
+            warnings.append("inventory workers %s are no InternalIP of any Node of the cluster: wrong kubeconfig, "
+                            "or a stale inventory?" % ", ".join(extra))
+    wanted = []
+    selection = {"selected": [], "missing": []}
+    if present:
+        node_list = {"inventory": inventory_nodes, "list": netcalc.node_cidrs(v["network_policy_node_addresses"]),
+                     "cluster": cluster_nodes}[source]
+        if not node_list:
+            raise spec.InputError("network_policy_node_source: %r gives no node addresses%s" % (
+                source, " (the cluster's Node objects report no InternalIP)" if source == "cluster" else ""))
+        if v["network_policy_node_cidr_mode"] == "subnet":
+            node_list = _subnet(v, node_list, nodes, read)
+        existing = [n["metadata"]["name"] for n in read["namespaces"]] if read else list(v["network_policy_namespaces"])
+        if read and v["network_policy_namespace_selector"]:
+            existing = [n["metadata"]["name"] for n in read["chosen"]]
+        exclude = list(v["network_policy_exclude_namespaces"]) + [v["network_policy_system_namespace"],
+                                                                   v["network_policy_portworx_namespace"]]
+        selection = policies.select_namespaces(existing, v["network_policy_namespaces"],
+                                               v["network_policy_all_namespaces"], exclude)
+        if selection["missing"]:
+            warnings.append("namespaces %s do not exist; skipped" % ", ".join(selection["missing"]))
+        api_addresses = [a for s in read.get("api") or [] for e in s.get("endpoints") or [] for a in e.get("addresses") or []]
+        wanted = policies.build(
+            node_list, selection["selected"], mode=v["network_policy_mode"], ports=v["network_policy_ports"],
+            exempt=v["network_policy_exempt_pods"], system_namespace=v["network_policy_system_namespace"],
+            seed_allow_ports=v["network_policy_seed_allow_ports"], api_port=v["network_policy_api_port"],
+            api_cidrs=api_addresses, block_name=v["network_policy_block_name"], api_name=v["network_policy_api_name"],
+            labels=labels)
+        if v["network_policy_check_cni"] and read and not any(
+                any(word in (d.get("metadata") or {}).get("name", "") for word in CNI) for d in read.get("daemonsets") or []):
+            warnings.append("no DaemonSet of a NetworkPolicy-enforcing CNI (Calico, Cilium, Antrea, kube-router, ...) was "
+                            "found: the API server stores these policies, but nothing may enforce them. The host firewall "
+                            "still protects the ports against other hosts.")
+    if not read:
+        out["files"] = _render(wanted, selection["selected"] if present else [], v)
+        out["objects"] = len(wanted)
+        return out, warnings
+    ours, others = [], []
+    for obj in read.get("ours") or []:
+        mine = _labels(obj).get(INSTANCE_LABEL, "default")
+        (ours if mine == instance else others).append(obj)
+    taken = {(o["metadata"]["namespace"], o["metadata"]["name"]): _labels(o).get(INSTANCE_LABEL, "default") for o in others}
+    for obj in wanted:
+        key = (obj["metadata"]["namespace"], obj["metadata"]["name"])
+        if key in taken:
+            raise spec.InputError(
+                "network_policy_instance: %r would take over %s/%s, which instance %r of this role manages; give this "
+                "use other policy names (network_policy_block_name, network_policy_api_name)" % (
+                    instance, key[0], key[1], taken[key]))
+    out["apply"] = policies.changed(wanted, ours)
+    out["prune"] = policies.stale(ours, wanted)
+    out["objects"] = len(wanted)
+    _pod_security(v, selection["selected"] if present else [], read["namespaces"], out, warnings)
+    return out, warnings
+
+
+def _subnet(v, node_list, nodes, read):
+    prefix = v["network_policy_node_subnet_prefix"]
+    wide = ([netcalc.node_subnet(node_list, prefix, 4)] if netcalc.node_cidrs(node_list, 4) else [])
+    wide += netcalc.node_cidrs(node_list, 6)
+    pods = list(v["network_policy_pod_cidrs"]) or [c for n in nodes for c in (n.get("spec") or {}).get("podCIDRs") or []]
+    services = list(v["network_policy_service_cidrs"]) or [
+        c for s in read.get("servicecidrs") or [] for c in (s.get("spec") or {}).get("cidrs") or []]
+    overlaps = netcalc.cidr_overlaps(wide, pods + services)
+    if overlaps:
+        raise spec.InputError(
+            "network_policy_node_subnet_prefix: %d gives %s, which overlaps %s (pods or services): the policies would "
+            "cut pod traffic. Use network_policy_node_cidr_mode 'exact' or a longer prefix" % (
+                prefix, ", ".join(sorted({o["cidr"] for o in overlaps})), ", ".join(sorted({o["other"] for o in overlaps}))))
+    return wide
+
+
+def _psa_labels(v):
+    level = v["network_policy_pod_security"]
+    out = {}
+    for mode in v["network_policy_pod_security_modes"]:
+        out[PSA_PREFIX + mode] = level
+        out[PSA_PREFIX + mode + "-version"] = "latest"
+    return out
+
+
+def _namespace(name, labels):
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}}
+
+
+def _pod_security(v, selected, namespaces, out, warnings):
+    """Labels to set on the selected namespaces, and namespaces to release.
+
+    A Pod Security label that someone else set is never taken over: a stricter or equal
+    level is kept silently, a weaker one is kept with a warning. Releasing gives up only
+    the labels our field manager owns, so what an administrator set stays."""
+    manager = v["network_policy_field_manager"] + "-pod-security"
+    instance = v["network_policy_instance"]
+    by_name = {n["metadata"]["name"]: n for n in namespaces}
+    wanted = _psa_labels(v) if v["network_policy_pod_security"] else {}
+    level = LEVELS.get(v["network_policy_pod_security"], 0)
+    kept = []
+    if wanted:
+        for name in selected:
+            ns = by_name.get(name)
+            if ns is None:
+                continue
+            labels, owned = _labels(ns), _owned_labels(ns, manager)
+            mine = {}
+            for key, value in wanted.items():
+                if key in labels and key not in owned and labels[key] != value:
+                    if not key.endswith("-version") and LEVELS.get(labels[key], 0) < level:
+                        kept.append("%s %s=%s" % (name, key, labels[key]))
+                    continue
+                mine[key] = value
+            mine[PSA_MARKER] = instance
+            if any(labels.get(k) != val for k, val in mine.items()) or not set(mine) <= owned:
+                out["psa_apply"].append(_namespace(name, mine))
+    if kept:
+        warnings.append("Pod Security labels set by someone else were kept, though weaker than %r: %s" % (
+            v["network_policy_pod_security"], ", ".join(kept)))
+    for ns in namespaces:
+        name = ns["metadata"]["name"]
+        if _labels(ns).get(PSA_MARKER) == instance and not (wanted and name in selected):
+            out["psa_release"].append(_namespace(name, {}))
+
+
+def _render(objects, selected, v):
+    files = {}
+    for obj in objects:
+        files["%s--%s.yaml" % (obj["metadata"]["namespace"], obj["metadata"]["name"])] = obj
+    if v["network_policy_pod_security"]:
+        labels = _psa_labels(v)
+        labels[PSA_MARKER] = v["network_policy_instance"]
+        for name in selected:
+            files["namespace--%s.yaml" % name] = _namespace(name, dict(labels))
+    return {name: json.loads(json.dumps(obj)) for name, obj in files.items()}
+
