@@ -28,7 +28,11 @@ class ActionModule(ActionBase):
         current = task_vars.get("inventory_hostname")
         play_hosts = list(task_vars.get("ansible_play_hosts_all") or [current])
         options = spec.load_options(host_firewall_inputs.ROLE)
-        task_level = self._task_level(options, task_vars, hostvars, current)
+        try:
+            task_level = self._task_level(options, task_vars, hostvars, current, self._templar)
+        except Exception as exc:  # an undefined variable in a value, say
+            result.update(failed=True, msg="host_firewall: a variable cannot be read: %s" % exc)
+            return result
         ports_seen = {}
         default_connection = str(self._play_context.connection or "ssh")
 
@@ -85,7 +89,7 @@ class ActionModule(ActionBase):
         return result
 
     @staticmethod
-    def _task_level(options, task_vars, hostvars, current):
+    def _task_level(options, task_vars, hostvars, current, templar):
         """Role variables set for the whole task (role parameters, include_role vars,
         play or block vars): they differ from what the inventory gives this host, and
         apply to every host alike."""
@@ -94,11 +98,12 @@ class ActionModule(ActionBase):
         for name in options:
             if name not in task_vars:
                 continue
-            if name in mine and mine[name] == task_vars[name]:
+            value = templar.template(task_vars[name])
+            if name in mine and mine[name] == value:
                 continue  # what the inventory gives this host
-            if name not in mine and task_vars[name] == options[name].get("default"):
+            if name not in mine and value == options[name].get("default"):
                 continue  # the role's default
-            out[name] = task_vars[name]
+            out[name] = value
         return out
 
 

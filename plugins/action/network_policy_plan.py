@@ -22,7 +22,13 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         task_vars = task_vars or {}
         options = spec.load_options(npi.ROLE)
-        raw = {name: task_vars[name] for name in task_vars if name.startswith(npi.PREFIX)}
+        raw = {}
+        for name in task_vars:
+            if name.startswith(npi.PREFIX):
+                try:
+                    raw[name] = self._templar.template(task_vars[name])
+                except Exception as exc:  # an undefined variable in the value, say
+                    return self._fail(result, ["%s cannot be read: %s" % (name, exc)])
         values, errors = spec.resolve(options, raw)
         warnings = ["%s is set but is not a variable of the network_policy role (a typo?)" % n
                     for n in spec.unknown(npi.PREFIX, options, raw)]

@@ -16,7 +16,7 @@ import json
 import os
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
 
 try:
     from kubernetes import client as k8s_client
@@ -104,18 +104,32 @@ def configuration(conf):
     if host:
         cfg.host = host
     if conf.get("api_key"):
-        cfg.api_key = {"authorization": "Bearer %s" % conf["api_key"]}
+        _set_authorization(cfg, "Bearer %s" % conf["api_key"])
     if user:
         cfg.username, cfg.password = user, password
-        cfg.api_key = cfg.api_key or {}
-        cfg.api_key["authorization"] = cfg.get_basic_auth_token()
+        _set_authorization(cfg, cfg.get_basic_auth_token())
     if conf.get("ca_cert"):
         cfg.ssl_ca_cert = conf["ca_cert"]
     if conf.get("validate_certs") is not None:
         cfg.verify_ssl = bool(conf["validate_certs"])
-    token = (cfg.api_key or {}).get("authorization", "")
+    token = authorization(cfg)
     redact.secrets.extend([token, token.split(" ", 1)[-1]] if token else [])
     return cfg, redact
+
+
+def _set_authorization(cfg, value):
+    # The key differs between generations of the kubernetes package: "authorization"
+    # (up to 3x) and "BearerToken" (openapi-generator 7); each reads its own.
+    cfg.api_key = {"authorization": value, "BearerToken": value}
+    cfg.api_key_prefix = {}
+
+
+def authorization(cfg):
+    """The Authorization header the configuration sends, or ''."""
+    for setting in cfg.auth_settings().values():
+        if setting.get("in") == "header" and setting.get("key", "").lower() == "authorization" and setting.get("value"):
+            return setting["value"]
+    return ""
 
 
 def _b64_file(path):
@@ -131,7 +145,7 @@ def write_kubeconfig(cfg, directory=None):
     elif cfg.ssl_ca_cert:
         cluster["certificate-authority-data"] = _b64_file(cfg.ssl_ca_cert)
     user = {}
-    auth = (cfg.api_key or {}).get("authorization")
+    auth = authorization(cfg)
     if auth and auth.startswith("Bearer "):
         user["token"] = auth[len("Bearer "):]
     elif auth and auth.startswith("Basic "):
@@ -166,23 +180,34 @@ class Reader:
         self.api = k8s_client.ApiClient(self.cfg)
 
     def get(self, path, selector=None, missing_ok=False):
-        query = [("labelSelector", selector)] if selector else []
+        """The items of one list. Uses the client's REST layer, which every version of the
+        kubernetes package has, with the URL and headers built here."""
+        url = self.cfg.host.rstrip("/") + path + ("?" + urlencode({"labelSelector": selector}) if selector else "")
+        headers = {"Accept": "application/json"}
+        if self.cfg.refresh_api_key_hook:
+            self.cfg.refresh_api_key_hook(self.cfg)
+        auth = authorization(self.cfg)
+        if auth:
+            headers["Authorization"] = auth
         try:
-            resp = self.api.call_api(path, "GET", query_params=query, auth_settings=["BearerToken"],
-                                     _preload_content=False, _request_timeout=TIMEOUT)
-            return json.loads(resp[0].data).get("items") or []
-        except ApiException as exc:
-            if missing_ok and exc.status == 404:
-                return None
-            reason = exc.reason or ""
-            try:
-                reason = json.loads(exc.body).get("message") or reason
-            except (TypeError, ValueError, AttributeError):
-                pass
-            raise ClusterError("GET %s: %s %s" % (path, exc.status, self.redact(reason))) from None
+            resp = self.api.rest_client.request("GET", url, headers=headers, _request_timeout=TIMEOUT)
+            status, data = resp.status, getattr(resp, "data", None)
+            if data is None:
+                data = resp.read()
+        except ApiException as exc:  # older clients raise for every status >= 400
+            status, data = exc.status, exc.body
         except Exception as exc:  # urllib3 errors: refused, TLS, timeouts
             raise ClusterError("cannot reach the API server at %s: %s" % (
                 self.redact(self.cfg.host), self.redact(_short(exc)))) from None
+        if status == 404 and missing_ok:
+            return None
+        try:
+            body = json.loads(data)
+        except (TypeError, ValueError):
+            body = {}
+        if status >= 400:
+            raise ClusterError("GET %s: %s %s" % (path, status, self.redact(body.get("message") or data)))
+        return body.get("items") or []
 
     def read(self, requests):
         """{key: items} for {key: (path, selector, missing_ok)}, read at the same time."""

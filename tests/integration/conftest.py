@@ -14,6 +14,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 LAB = os.environ.get("LAB_DIR", os.path.join(ROOT, ".lab", "cgpx"))
+sys.path.insert(0, os.path.join(ROOT, ".collections"))  # the checkout as ansible_collections.clusterguard.portworx
 
 
 def _need(path):
