@@ -105,13 +105,19 @@ def configuration(conf):
         cfg.host = host
     if conf.get("api_key"):
         _set_authorization(cfg, "Bearer %s" % conf["api_key"])
-    if user:
+    if user and not conf.get("api_key"):
         cfg.username, cfg.password = user, password
         _set_authorization(cfg, cfg.get_basic_auth_token())
     if conf.get("ca_cert"):
         cfg.ssl_ca_cert = conf["ca_cert"]
     if conf.get("validate_certs") is not None:
         cfg.verify_ssl = bool(conf["validate_certs"])
+    if not cfg.verify_ssl:
+        try:  # the user turned verification off; urllib3 would warn on every request
+            import urllib3
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+        except ImportError:  # pragma: no cover
+            pass
     token = authorization(cfg)
     redact.secrets.extend([token, token.split(" ", 1)[-1]] if token else [])
     return cfg, redact
