@@ -145,6 +145,8 @@ def check(values):
                 v["network_policy_pod_cidrs"] and v["network_policy_service_cidrs"]):
             errors.append("network_policy_node_cidr_mode: 'subnet' with network_policy_render_dir needs "
                           "network_policy_pod_cidrs and network_policy_service_cidrs, to check the subnet against them")
+    if not v["network_policy_node_address_vars"]:
+        errors.append("network_policy_node_address_vars: [] names no variable; the default is ['ansible_host']")
     if v["network_policy_node_source"] == "list" and not v["network_policy_node_addresses"]:
         errors.append("network_policy_node_source: 'list' needs network_policy_node_addresses, which is empty")
     return errors
