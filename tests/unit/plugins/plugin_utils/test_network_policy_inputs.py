@@ -1,0 +1,93 @@
+"""plugin_utils/network_policy_inputs.py on plain data: the rules beyond the spec,
+and the plan computed from what the cluster holds."""
+
+import pytest
+
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils import network_policy_inputs as npi
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils import policies, spec
+
+INVENTORY = [("w1", "ansible_host", "10.0.0.11"), ("w2", "ansible_host", "10.0.0.12")]
+
+
+def values(**given):
+    out, errors = spec.resolve(spec.load_options("network_policy"),
+                               {"network_policy_" + k: v for k, v in given.items()})
+    assert errors == []
+    return out
+
+
+def ns(name, labels=None, managers=None):
+    fields = [{"manager": m, "fieldsV1": {"f:metadata": {"f:labels": {"f:" + k: {} for k in keys}}}}
+              for m, keys in (managers or {}).items()]
+    return {"metadata": {"name": name, "labels": labels or {}, "managedFields": fields}}
+
+
+def node(name, address):
+    return {"metadata": {"name": name}, "status": {"addresses": [{"type": "InternalIP", "address": address}]}}
+
+
+def read(**extra):
+    out = {"namespaces": [ns("default"), ns("team-a"), ns("kube-system")],
+           "nodes": [node("w1", "10.0.0.11"), node("w2", "10.0.0.12")], "ours": [], "api": [], "daemonsets": []}
+    out.update(extra)
+    return out
+
+
+@pytest.mark.parametrize("given, message", [
+    ({"namespaces": ["default\n"]}, "network_policy_namespaces: 'default\\n' is not a valid name"),
+    ({"exempt_pods": [{"key": "name", "values": "scheduler"}]}, "values of 'name' must be a non-empty list"),
+    ({"api_port": 0}, "network_policy_api_port: 0 is outside 1-65535"),
+    ({"node_addresses": ["::/0"]}, "network_policy_node_addresses: '::/0' holds all addresses"),
+    ({"render_dir": "/x", "node_cidr_mode": "subnet"}, "needs network_policy_pod_cidrs"),
+    ({"instance": "a b"}, "network_policy_instance: 'a b' is not a label value"),
+    ({"host": "ftp://x"}, "network_policy_host: 'ftp://x' is not an API server URL"),
+])
+def test_check(given, message):
+    errors = npi.check(values(**given))
+    assert any(message in e for e in errors), errors
+
+
+def test_plan_applies_what_differs_and_prunes_only_this_instance():
+    v = values(namespaces=["default", "team-a"])
+    wanted = policies.build(["10.0.0.11", "10.0.0.12"], ["default", "team-a"],
+                            labels={npi.INSTANCE_LABEL: "default"})
+    stale = {"metadata": {"namespace": "old", "name": "allow-api", "labels": {}}}  # version 1: no instance label
+    other = {"metadata": {"namespace": "team-a", "name": "block-17001", "labels": {npi.INSTANCE_LABEL: "openshift"}}}
+    out, warnings = npi.plan(v, INVENTORY, read(ours=wanted[:2] + [stale, other]))
+    assert [o["metadata"]["name"] for o in out["apply"]] == [o["metadata"]["name"] for o in wanted[2:]]
+    assert out["prune"] == [{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                             "metadata": {"name": "allow-api", "namespace": "old"}}]
+    assert any("no DaemonSet of a NetworkPolicy-enforcing CNI" in w for w in warnings)
+
+
+def test_pod_security_labels_of_others_are_not_taken_over():
+    v = values(namespaces=["default", "team-a"], pod_security="baseline")
+    namespaces = [ns("default", {"pod-security.kubernetes.io/enforce": "restricted"}, {"admin": ["pod-security.kubernetes.io/enforce"]}),
+                  ns("team-a", {"pod-security.kubernetes.io/enforce": "privileged"}, {"admin": ["pod-security.kubernetes.io/enforce"]}),
+                  ns("gone", {npi.PSA_MARKER: "default"})]
+    out, warnings = npi.plan(v, INVENTORY, read(namespaces=namespaces))
+    labels = {o["metadata"]["name"]: o["metadata"]["labels"] for o in out["psa_apply"]}
+    assert labels["default"] == {"pod-security.kubernetes.io/enforce-version": "latest", npi.PSA_MARKER: "default"}
+    assert "pod-security.kubernetes.io/enforce" not in labels["team-a"]
+    assert any("team-a pod-security.kubernetes.io/enforce=privileged" in w for w in warnings)
+    assert out["psa_release"] == [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "gone", "labels": {}}}]
+
+
+def test_drift_is_told_by_address_and_name():
+    missing, extra = npi.node_drift(INVENTORY, [node("w1", "10.0.0.11"), node("w2", "10.0.0.12"), node("w3", "10.0.0.13")])
+    assert missing == ["w3 (10.0.0.13)"] and extra == []
+
+
+def test_render_writes_policies_and_namespace_labels():
+    v = values(namespaces=["team-a"], render_dir="/out", pod_security="baseline")
+    out, _warnings = npi.plan(v, INVENTORY, None)
+    assert sorted(out["files"]) == ["kube-system--block-9001-for-non-system-users.yaml", "namespace--team-a.yaml",
+                                    "team-a--allow-api.yaml", "team-a--block-9001-for-non-system-users.yaml"]
+    assert out["files"]["namespace--team-a.yaml"]["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "baseline"
+
+
+def test_two_instances_cannot_share_an_object():
+    v = values(namespaces=["default"], instance="b")
+    theirs = policies.build(["10.0.0.11"], ["default"], labels={npi.INSTANCE_LABEL: "a"})
+    with pytest.raises(spec.InputError, match="network_policy_instance: 'b' would take over kube-system/"):
+        npi.plan(v, INVENTORY, read(ours=theirs))
