@@ -200,11 +200,11 @@ class Reader:
             status, data = resp.status, getattr(resp, "data", None)
             if data is None:
                 data = resp.read()
-        except ApiException as exc:  # older clients raise for every status >= 400
-            status, data = exc.status, exc.body
-        except Exception as exc:  # urllib3 errors: refused, TLS, timeouts
-            raise ClusterError("cannot reach the API server at %s: %s" % (
-                self.redact(self.cfg.host), self.redact(_short(exc)))) from None
+        except Exception as exc:  # urllib3 errors (refused, TLS, timeouts), or an older client's ApiException
+            if not (HAS_KUBERNETES and isinstance(exc, ApiException)):
+                raise ClusterError("cannot reach the API server at %s: %s" % (
+                    self.redact(self.cfg.host), self.redact(_short(exc)))) from None
+            status, data = exc.status, exc.body  # older clients raise for every status >= 400
         if status == 404 and missing_ok:
             return None
         try:
@@ -235,4 +235,3 @@ def _short(exc):
             text = text[text.index(marker):]
             break
     return text.strip()[:400]
-

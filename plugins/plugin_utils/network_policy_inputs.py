@@ -243,8 +243,8 @@ def plan(v, inventory, read):
         existing = [n["metadata"]["name"] for n in read["namespaces"]] if read else list(v["network_policy_namespaces"])
         if read and v["network_policy_namespace_selector"]:
             existing = [n["metadata"]["name"] for n in read["chosen"]]
-        exclude = list(v["network_policy_exclude_namespaces"]) + [v["network_policy_system_namespace"],
-                                                                   v["network_policy_portworx_namespace"]]
+        exclude = list(v["network_policy_exclude_namespaces"])
+        exclude += [v["network_policy_system_namespace"], v["network_policy_portworx_namespace"]]
         selection = policies.select_namespaces(existing, v["network_policy_namespaces"],
                                                v["network_policy_all_namespaces"], exclude)
         if selection["missing"]:
@@ -360,4 +360,3 @@ def _render(objects, selected, v):
         for name in selected:
             files["namespace--%s.yaml" % name] = _namespace(name, dict(labels))
     return {name: json.loads(json.dumps(obj)) for name, obj in files.items()}
-

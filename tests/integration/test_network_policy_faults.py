@@ -31,7 +31,7 @@ def labels_of(api, namespace):
 def start_apiserver():
     """Start the lab API server again (etcd kept the data) once the stopped one has exited."""
     pid = int(open(PIDFILE).read())
-    for _ in range(300):
+    for _attempt in range(300):
         if not os.path.exists("/proc/%d" % pid):
             break
         time.sleep(0.1)
@@ -90,7 +90,7 @@ def deny_namespace(api):
             "spec": {"policyName": "cgpx-deny-%s" % namespace, "validationActions": ["Deny"]}})
         created.append(namespace)
         net = client.NetworkingV1Api(api)
-        for _ in range(50):  # admission policies take a moment to load
+        for _attempt in range(50):  # admission policies take a moment to load
             try:
                 net.create_namespaced_network_policy(namespace, {"metadata": {"name": "probe"},
                                                                  "spec": {"podSelector": {}}}, dry_run="All")
@@ -115,7 +115,7 @@ def test_admission_policy_rejects_one_namespace(api, kubeconfig, inventory, deny
     from kubernetes import client
     core = client.CoreV1Api(api)
     names = []
-    for _ in range(3):
+    for _attempt in range(3):
         ns = "t-vap-%s" % os.urandom(3).hex()
         core.create_namespace({"metadata": {"name": ns}})
         names.append(ns)
@@ -201,7 +201,7 @@ def test_two_runs_at_the_same_time_converge(api, kubeconfig, inventory, namespac
     def one():
         outs.append(run_playbook(PLAY, inventory, extra))
 
-    threads = [threading.Thread(target=one) for _ in range(2)]
+    threads = [threading.Thread(target=one), threading.Thread(target=one)]
     for thread in threads:
         thread.start()
     for thread in threads:
