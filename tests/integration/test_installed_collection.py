@@ -90,4 +90,4 @@ def test_build_install_and_call_every_filter(tmp_path):
     assert "playbook: %s" % (install / "ansible_collections" / "clusterguard" / "portworx" / "playbooks" / "site.yml") in out, out
     out = run([os.path.join(BIN, "ansible-playbook"), "-i", str(tmp_path / "site-inv.yml"), "clusterguard.portworx.site",
                "--list-tasks"], env=env, cwd=str(tmp_path))
-    assert "Guard the Portworx ports where the host differs" in out and "Apply the policies and remove ours" in out
+    assert "Guard the Portworx ports where the host differs" in out and "Apply the policies the cluster does not hold as wanted" in out
