@@ -8,6 +8,8 @@ stay thin and the logic is unit tested without Ansible."""
 
 from __future__ import annotations
 
+import socket
+
 try:
     import netaddr
 
@@ -84,11 +86,62 @@ def _family_split(nets, family):
 
 
 def node_cidrs(values, family=None):
-    """Minimal list of CIDRs covering exactly ``values``; IPv4 before IPv6."""
-    nets = _family_split(parse_networks(values), family)
-    merged = netaddr.cidr_merge(nets)
-    merged.sort(key=lambda n: (n.version, n.first, n.prefixlen))
-    return [str(n.cidr) for n in merged]
+    """Minimal list of CIDRs covering exactly ``values``; IPv4 before IPv6.
+
+    Bare IPv4 addresses, the common case, are parsed with ``inet_pton`` (as strict
+    as netaddr: no leading zeros, no short forms); everything else goes through
+    ``parse_network`` and its checks. The union is merged as integer intervals."""
+    require_netaddr()
+    fam = parse_family(family)
+    if isinstance(values, str):
+        values = [values]
+    if not isinstance(values, (list, tuple)):
+        raise AddressError("addresses must be a list of IP addresses or CIDRs, got %r" % (values,))
+    spans = {4: [], 6: []}
+    pton, inet = socket.inet_pton, socket.AF_INET
+    for value in values:
+        try:
+            first = int.from_bytes(pton(inet, value), "big")
+            spans[4].append((first, first))
+        except (OSError, TypeError, ValueError):
+            net = parse_network(value)
+            spans[net.version].append((net.first, net.last))
+    out = []
+    for version in (4, 6):
+        if fam is None or fam == version:
+            out.extend(_cidrs(_merge(spans[version]), version))
+    return out
+
+
+def _merge(spans):
+    """Sorted, non-overlapping, non-adjacent (first, last) intervals covering ``spans``."""
+    merged = []
+    for first, last in sorted(spans):
+        if merged and first <= merged[-1][1] + 1:
+            if last > merged[-1][1]:
+                merged[-1][1] = last
+        else:
+            merged.append([first, last])
+    return merged
+
+
+def _cidrs(intervals, version):
+    """The fewest CIDR strings that cover each interval exactly, in address order."""
+    width = 32 if version == 4 else 128
+    out = []
+    for first, last in intervals:
+        while first <= last:
+            size = first & -first if first else 1 << width
+            while size > last - first + 1:
+                size >>= 1
+            prefix = width - size.bit_length() + 1
+            if version == 4:
+                text = socket.inet_ntop(socket.AF_INET, first.to_bytes(4, "big"))
+            else:
+                text = str(netaddr.IPAddress(first, 6))
+            out.append("%s/%d" % (text, prefix))
+            first += size
+    return out
 
 
 def node_subnet(values, prefix=None, family=None):
