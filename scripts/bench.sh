@@ -4,4 +4,6 @@
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
+# Benchmark-only extras (Mitogen, measured as a lever for large fleets); never a collection requirement.
+.venv/bin/pip install -q -r tests/bench/requirements.txt
 exec .venv/bin/python tests/bench/bench.py "$@"

@@ -70,3 +70,11 @@ def test_no_temporary_kubeconfig_is_left(inventory, namespace, token, tmp_path):
                                    "network_policy_state": "absent"}, check=True)
     after = {n for n in os.listdir("/tmp") if n.startswith("clusterguard-kubeconfig-")}
     assert after == before
+
+
+def test_token_never_shows_when_the_input_is_bad(inventory, namespace, token):
+    out = run(inventory, {"network_policy_host": HOST, "network_policy_api_key": token, "network_policy_api_port": 0,
+                          "network_policy_namespaces": [namespace]}, expect_rc=2)
+    assert "network_policy_api_port" in out and out.count(token) == 0
+    out = run(inventory, {"network_policy_api_key": [token], "network_policy_namespaces": [namespace]}, expect_rc=2)
+    assert "network_policy_api_key" in out and out.count(token) == 0
