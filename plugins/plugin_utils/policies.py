@@ -19,10 +19,9 @@ range is to allow its complement; that is what the node rule does."""
 from __future__ import annotations
 
 import copy
-import re
 
 from ansible_collections.clusterguard.portworx.plugins.module_utils import ports as portlib
-from ansible_collections.clusterguard.portworx.plugins.plugin_utils import netcalc
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils import k8snames, netcalc
 
 MANAGED_BY = {"app.kubernetes.io/managed-by": "clusterguard.portworx"}
 MODES = ("precise", "seed")
@@ -35,7 +34,6 @@ DOC_EXEMPT = [
     {"key": "name", "values": ["portworx-pvc-controller"]},
     {"key": "tier", "values": ["px-web-console"]},
 ]
-_DNS1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
 class PolicyError(ValueError):
@@ -43,15 +41,17 @@ class PolicyError(ValueError):
 
 
 def _check_name(value, what):
-    if not isinstance(value, str) or len(value) > 63 or not _DNS1123.match(value):
-        raise PolicyError("%s %r is not a valid Kubernetes name (lowercase DNS label)" % (what, value))
+    check = k8snames.dns_label_error if what == "namespace" else k8snames.dns_subdomain_error
+    if check(value):
+        raise PolicyError("%s %s" % (what, check(value)))
     return value
 
 
 def _exempt_expressions(exempt):
     exprs = []
     for item in exempt:
-        if not isinstance(item, dict) or not isinstance(item.get("key"), str) or not item.get("values"):
+        if (not isinstance(item, dict) or not isinstance(item.get("key"), str) or not isinstance(item.get("values"), list)
+                or not item["values"]):
             raise PolicyError("exempt entry %r needs a key and a non-empty list of values" % (item,))
         exprs.append({"key": item["key"], "operator": "NotIn", "values": [str(v) for v in item["values"]]})
     return exprs

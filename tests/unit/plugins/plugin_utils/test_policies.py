@@ -38,10 +38,16 @@ def test_seed_is_the_document_as_written():
 
 @pytest.mark.parametrize("kwargs, message", [
     ({"mode": "strict"}, "mode must be"), ({"ports": []}, "no ports"), ({"block_name": "Bad_Name"}, "policy name"),
+    ({"exempt": [{"key": "name", "values": "scheduler"}]}, "non-empty list of values"),
 ])
 def test_build_refuses(kwargs, message):
     with pytest.raises((policies.PolicyError, ValueError), match=message):
         policies.build(NODES, ["team-a"], **kwargs)
+
+
+def test_a_trailing_newline_is_not_a_namespace():
+    with pytest.raises(policies.PolicyError, match="not a valid name"):
+        policies.select_namespaces(["a"], names=["default\n"])
 
 
 def test_select_namespaces():
