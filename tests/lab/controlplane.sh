@@ -26,11 +26,19 @@ certs() {
   local pki="$cp_dir/pki"
   [[ -f $pki/ca.crt && -f $pki/apiserver.crt && -f $pki/sa.key ]] && return
   mkdir -p "$pki"
+  # RFC 5280 extensions, as kubeadm's certificates carry them: Python 3.13 verifies strictly
+  # (VERIFY_X509_STRICT) and refuses a CA without keyUsage.
   openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=clusterguard-lab-ca" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+    -addext "subjectKeyIdentifier=hash" \
     -keyout "$pki/ca.key" -out "$pki/ca.crt" 2>/dev/null
   openssl req -newkey rsa:2048 -nodes -subj "/CN=kube-apiserver" \
     -keyout "$pki/apiserver.key" -out "$pki/apiserver.csr" 2>/dev/null
-  printf 'subjectAltName=IP:127.0.0.1,IP:%s.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default.svc\n' "$net" > "$pki/san.ext"
+  {
+    printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n'
+    printf 'extendedKeyUsage=serverAuth\nauthorityKeyIdentifier=keyid\n'
+    printf 'subjectAltName=IP:127.0.0.1,IP:%s.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default.svc\n' "$net"
+  } > "$pki/san.ext"
   openssl x509 -req -in "$pki/apiserver.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" -CAcreateserial \
     -days 3650 -extfile "$pki/san.ext" -out "$pki/apiserver.crt" 2>/dev/null
   openssl genrsa -out "$pki/sa.key" 2048 2>/dev/null
