@@ -183,7 +183,7 @@ def bench_packet_path(sizes, count):
         merged = fw.normalize_sources(["%s/32" % s for s in sources], "ipv4")
         rules = fw.chain_rules("CGB", merged, ranges, ["tcp"], "CGB-v4")
         load_rules(server, fw.restore_payload("CGB", rules, insert_jump=True),
-                   fw.ipset_swap_payload("CGB-v4", "ipv4", merged, False))
+                   fw.ipset_payload("CGB-v4", "ipv4", merged, False))
         ours_t = statistics.median(connect_times(client, target, count))
         rows.append((n, len(rules) + 1, base_rules, ours_t * 1e6, base_t * 1e6))
     load_rules(server, "*filter\nCOMMIT\n")
@@ -191,7 +191,7 @@ def bench_packet_path(sizes, count):
 
 
 # 3 ---------------------------------------------------------------------------
-def bench_policies(sizes, kubeconfig):
+def bench_policies(sizes, kubeconfig, baseline_sizes=None):
     from kubernetes import client, config
     from kubernetes.client.rest import ApiException
 
@@ -213,8 +213,11 @@ def bench_policies(sizes, kubeconfig):
         o = [playbook(ours, common, inv), playbook(ours, common, inv),
              playbook(ours, dict(common, network_policy_state="absent"), inv)]
         lim = min(playbook(os.path.join(BENCH, "limit.yml"), {"bench_hosts": "localhost"}, inv)[0] for _i in range(3))
-        b = [playbook(base, common, inv), playbook(base, common, inv),
-             playbook(base, dict(common, bench_state="absent"), inv)]
+        if baseline_sizes is None or n in baseline_sizes:
+            b = [playbook(base, common, inv), playbook(base, common, inv),
+                 playbook(base, dict(common, bench_state="absent"), inv)]
+        else:
+            b = [(None, None, None)] * 3
         for label, oo, bb in zip(("first apply", "re-run, nothing to change", "removal"), o, b):
             rows.append((n, label, oo[0], oo[2], lim, bb[0], bb[2]))
     return rows
@@ -273,25 +276,25 @@ def goals(fwr, pol, flt):
     def row(goal, figure, met):
         rows.append("| %s | %s | %s |" % (goal, figure, "met" if met else "**not met**"))
 
-    fw = {(n, label): (o, lim, b) for n, label, o, _oc, lim, b, _bc in fwr}
+    runs = {(n, label): (o, lim, b) for n, label, o, _oc, lim, b, _bc in fwr}
     for n in (12, 30):
-        if (n, "re-run, nothing to change") in fw and fw[(n, "re-run, nothing to change")][2]:
-            o, _lim, b = fw[(n, "re-run, nothing to change")]
+        if (n, "re-run, nothing to change") in runs and runs[(n, "re-run, nothing to change")][2]:
+            o, _lim, b = runs[(n, "re-run, nothing to change")]
             row("host_firewall re-run <= 0.1x the baseline, %d workers" % n, "%.2fx (%.1f s vs %.1f s)" % (o / b, o, b),
                 o / b <= 0.1)
-    for (n, label), (o, lim, _b) in sorted(fw.items()):
+    for (n, label), (o, lim, _b) in sorted(runs.items()):
         if label != "removal":
             row("host_firewall %s <= 1.3x the limit, %d workers" % (label.split(",")[0], n),
                 "%.2fx (%.1f s vs %.1f s)" % (o / lim, o, lim), o / lim <= 1.3)
     for n in (12, 30):
-        if (n, "first run") in fw and fw[(n, "first run")][2]:
-            o, _lim, b = fw[(n, "first run")]
+        if (n, "first run") in runs and runs[(n, "first run")][2]:
+            o, _lim, b = runs[(n, "first run")]
             row("host_firewall first run <= 0.2x the baseline, %d workers" % n, "%.2fx" % (o / b), o / b <= 0.2)
     pols = {(n, label): (o, b) for n, label, o, _om, _lim, b, _bm in pol}
     if (500, "re-run, nothing to change") in pols:
         o, _b = pols[(500, "re-run, nothing to change")]
         row("network_policy re-run <= 3 s, 500 namespaces", "%.1f s" % o, o <= 3)
-    if (500, "first apply") in pols:
+    if (500, "first apply") in pols and pols[(500, "first apply")][1] is not None:
         o, b = pols[(500, "first apply")]
         row("network_policy first apply >= 20x the loop, 500 namespaces", ratio(b, o), b / o >= 20)
     for n, _m, t, _p, u in flt:
@@ -302,7 +305,8 @@ def goals(fwr, pol, flt):
 
 def report(v, fwr, pp, pol, flt, quick, mito=None):
     out = ["# Benchmarks", "",
-           "Written by `make bench` (`tests/bench/bench.py%s`). Each pair was measured side by side in the same run;" % (" --quick" if quick else ""),
+           "Written by `make bench` (`tests/bench/bench.py%s`). Each pair was measured side by side in the same run;" % (
+               " " + " ".join(sys.argv[1:]) if len(sys.argv) > 1 else ""),
            "*ratio* is baseline time divided by ours (above 1: ours is faster). Both columns use the repository's",
            "`ansible.cfg`: SSH pipelining on, ControlPersist 120 s, forks 50, no fact gathering.", ""]
     out += ["| | |", "|---|---|"] + ["| %s | %s |" % kv for kv in v.items()] + [""]
@@ -346,8 +350,9 @@ def report(v, fwr, pp, pol, flt, quick, mito=None):
             "*Limit* is a play with one `command: true` task on localhost.", "",
             "| namespaces | run | ours (s) | ours peak RSS (MiB) | limit (s) | baseline (s) | baseline peak RSS (MiB) | ours / limit | baseline / ours |",
             "|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
-    out += ["| %d | %s | %.1f | %.0f | %.1f | %.1f | %.0f | %.2fx | %s |" % (n, l, o, om, lim, b, bm, o / lim, ratio(b, o))
-            for n, l, o, om, lim, b, bm in pol]
+    out += ["| %d | %s | %.1f | %.0f | %.1f | %s | %s | %.2fx | %s |" % (
+        n, l, o, om, lim, "%.1f" % b if b is not None else "-", "%.0f" % bm if bm is not None else "-", o / lim,
+        ratio(b, o) if b is not None else "-") for n, l, o, om, lim, b, bm in pol]
     out += ["", "## 4. Filters on many node addresses", "",
             "`node_cidrs` against `ansible.utils.cidr_merge` (the same merge, from the collection users have), and",
             "`network_policies` building the objects for one namespace.", "",
@@ -358,22 +363,46 @@ def report(v, fwr, pp, pol, flt, quick, mito=None):
     return "\n".join(out) + "\n"
 
 
+def sizes(text):
+    return [int(x) for x in text.split(",")] if text else None
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a quick look")
     parser.add_argument("--kubeconfig", default=os.path.join(ROOT, ".lab", "cgpx", "kubeconfig"))
     parser.add_argument("--output", default=os.path.join(ROOT, "BENCHMARKS.md"))
+    parser.add_argument("--workers", help="lab sizes of section 1, such as 3,12,30,100")
+    parser.add_argument("--baseline-workers", help="sizes of section 1 that also run the baseline")
+    parser.add_argument("--namespaces", help="namespace counts of section 3, such as 10,100,500")
+    parser.add_argument("--baseline-namespaces", help="counts of section 3 that also run the baseline")
     args = parser.parse_args()
     q = args.quick
+    failed = {}
+
+    def attempt(name, func, *fargs):
+        """One section; a failure is reported in BENCHMARKS.md instead of losing the others."""
+        try:
+            return func(*fargs)
+        except Exception as exc:  # pylint: disable=broad-except
+            log("%s failed: %s" % (name, exc))
+            failed[name] = str(exc).strip().splitlines()[-1][:300] if str(exc).strip() else repr(exc)
+            return None
+
     try:
-        fwr = bench_firewall([3, 12] if q else [3, 12, 30, 100], [3, 12] if q else [3, 12, 30])
-        mito = bench_mitogen(12 if q else 30)
-        pp = bench_packet_path([30, 300] if q else [30, 300, 3000], 200 if q else 1000)
+        workers = sizes(args.workers) or ([3, 12] if q else [3, 12, 30, 100])
+        fwr = attempt("host_firewall", bench_firewall, workers,
+                      sizes(args.baseline_workers) or [n for n in workers if n <= 30]) or []
+        mito = attempt("mitogen", bench_mitogen, 12 if q else 30)
+        pp = attempt("packet path", bench_packet_path, [30, 300] if q else [30, 300, 3000], 200 if q else 1000) or []
     finally:
         lab_down()
-    pol = bench_policies([10, 50] if q else [10, 100, 500], args.kubeconfig)
-    flt = bench_filters([10000] if q else [10000, 100000])
+    pol = attempt("network_policy", bench_policies, sizes(args.namespaces) or ([10, 50] if q else [10, 100, 500]),
+                  args.kubeconfig, sizes(args.baseline_namespaces)) or []
+    flt = attempt("filters", bench_filters, [10000] if q else [10000, 100000]) or []
     text = report(versions(), fwr, pp, pol, flt, q, mito)
+    if failed:
+        text += "\n## Sections that failed\n\n" + "".join("- %s: %s\n" % kv for kv in failed.items())
     with open(args.output, "w") as handle:
         handle.write(text)
     print(text)
