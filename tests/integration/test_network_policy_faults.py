@@ -172,6 +172,7 @@ def test_two_instances_side_by_side(api, kubeconfig, inventory, namespace):
     assert re.search(r"localhost\s+: ok=\d+\s+changed=0", out)  # a does not prune b
     run_playbook(PLAY, inventory, dict(b, network_policy_state="absent"))
     assert policies(api, namespace) == ["allow-api", "block-9001-for-non-system-users"]
+    assert all(policies(api, name) == [] for name in others)
     # the same object name in two instances is refused before anything is applied
     out = run_playbook(PLAY, inventory, dict(a, network_policy_instance="other"), expect_rc=2)
     assert "network_policy_instance: 'other' would take over kube-system/block-9001-for-non-system-users, which instance 'default'" in out
@@ -195,6 +196,12 @@ def test_node_drift_warnings_compare_addresses(api, kubeconfig, inventory, names
 
 
 def test_two_runs_at_the_same_time_converge(api, kubeconfig, inventory, namespace):
+    from kubernetes import client
+    others = ["t-race-%s" % os.urandom(3).hex() for _i in range(3)]
+    for name in others:
+        client.CoreV1Api(api).create_namespace({"metadata": {"name": name}})
+    # both runs find the same six stale objects to prune, and create the same ones
+    run_playbook(PLAY, inventory, {"network_policy_kubeconfig": kubeconfig, "network_policy_namespaces": others})
     extra = {"network_policy_kubeconfig": kubeconfig, "network_policy_namespaces": [namespace, "default"]}
     outs = []
 
@@ -210,3 +217,4 @@ def test_two_runs_at_the_same_time_converge(api, kubeconfig, inventory, namespac
     out = run_playbook(PLAY, inventory, extra)
     assert re.search(r"localhost\s+: ok=\d+\s+changed=0", out)
     assert policies(api, namespace) == ["allow-api", "block-9001-for-non-system-users"]
+    assert all(policies(api, name) == [] for name in others)
