@@ -172,7 +172,6 @@ def test_two_instances_side_by_side(api, kubeconfig, inventory, namespace):
     assert re.search(r"localhost\s+: ok=\d+\s+changed=0", out)  # a does not prune b
     run_playbook(PLAY, inventory, dict(b, network_policy_state="absent"))
     assert policies(api, namespace) == ["allow-api", "block-9001-for-non-system-users"]
-    assert all(policies(api, name) == [] for name in others)
     # the same object name in two instances is refused before anything is applied
     out = run_playbook(PLAY, inventory, dict(a, network_policy_instance="other"), expect_rc=2)
     assert "network_policy_instance: 'other' would take over kube-system/block-9001-for-non-system-users, which instance 'default'" in out
