@@ -329,9 +329,9 @@ def report(v, fwr, pp, pol, flt, quick, mito=None):
         out += ["", "### Mitogen", ""]
         if mito[0]:
             n, plain, fast, plain_limit, fast_limit = mito[0]
-            out += ["The re-run at %d workers with the `mitogen_linear` strategy (mitogen %s), best of two:" % (
-                n, MITOGEN_VERSION), "",
-                    "| play | linear (s) | mitogen_linear (s) | ratio |", "|---|---:|---:|---:|",
+            title = "The re-run at %d workers with the `mitogen_linear` strategy (mitogen %s), best of two:" % (
+                n, MITOGEN_VERSION)
+            out += [title, "", "| play | linear (s) | mitogen_linear (s) | ratio |", "|---|---:|---:|---:|",
                     "| host_firewall re-run | %.1f | %.1f | %s |" % (plain, fast, ratio(plain, fast)),
                     "| limit | %.1f | %.1f | %s |" % (plain_limit, fast_limit, ratio(plain_limit, fast_limit))]
         else:
