@@ -78,13 +78,6 @@ def parse_networks(values, what="addresses"):
     return [parse_network(v) for v in values]
 
 
-def _family_split(nets, family):
-    fam = parse_family(family)
-    if fam is not None:
-        nets = [n for n in nets if n.version == fam]
-    return nets
-
-
 def node_cidrs(values, family=None):
     """Minimal list of CIDRs covering exactly ``values``; IPv4 before IPv6.
 
