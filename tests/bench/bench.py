@@ -269,38 +269,52 @@ def versions():
     }
 
 
+# Why a goal can fall short, written next to the figure when it does.
+WHY_FIRST_RUN = ("by design two module calls per worker on a change: every host is read in check mode before "
+                 "any host is changed, so one failing host leaves all of them untouched; the floor is about 2x "
+                 "the limit")
+WHY_RERUN = ("one module call per worker (the test counts it), which starts Python and reads "
+             "iptables-save, ip6tables-save, ipset and the persisted files; the limit's `command: true` "
+             "does less; on 2 cores the workers' CPU is shared")
+
+
 def goals(fwr, pol, flt):
-    """The goals of issue 11, each with the measured figure and whether it is met."""
+    """The goals of issue 11, each with the measured figure, whether it is met, and why not."""
     rows = []
 
-    def row(goal, figure, met):
-        rows.append("| %s | %s | %s |" % (goal, figure, "met" if met else "**not met**"))
+    def row(goal, figure, met, why=""):
+        rows.append("| %s | %s | %s | %s |" % (goal, figure, "met" if met else "**not met**", "" if met else why))
 
     runs = {(n, label): (o, lim, b) for n, label, o, _oc, lim, b, _bc in fwr}
     for n in (12, 30):
         if (n, "re-run, nothing to change") in runs and runs[(n, "re-run, nothing to change")][2]:
-            o, _lim, b = runs[(n, "re-run, nothing to change")]
+            o, lim, b = runs[(n, "re-run, nothing to change")]
             row("host_firewall re-run <= 0.1x the baseline, %d workers" % n, "%.2fx (%.1f s vs %.1f s)" % (o / b, o, b),
-                o / b <= 0.1)
+                o / b <= 0.1, "the limit alone is %.2fx the baseline, and ours is %.2fx the limit: %s" % (
+                    lim / b, o / lim, WHY_RERUN))
     for (n, label), (o, lim, _b) in sorted(runs.items()):
         if label != "removal":
             row("host_firewall %s <= 1.3x the limit, %d workers" % (label.split(",")[0], n),
-                "%.2fx (%.1f s vs %.1f s)" % (o / lim, o, lim), o / lim <= 1.3)
+                "%.2fx (%.1f s vs %.1f s)" % (o / lim, o, lim), o / lim <= 1.3,
+                WHY_FIRST_RUN if label == "first run" else WHY_RERUN)
     for n in (12, 30):
         if (n, "first run") in runs and runs[(n, "first run")][2]:
-            o, _lim, b = runs[(n, "first run")]
-            row("host_firewall first run <= 0.2x the baseline, %d workers" % n, "%.2fx" % (o / b), o / b <= 0.2)
+            o, lim, b = runs[(n, "first run")]
+            row("host_firewall first run <= 0.2x the baseline, %d workers" % n, "%.2fx (%.1f s vs %.1f s)" % (
+                o / b, o, b), o / b <= 0.2, "the limit alone is %.2fx the baseline; %s" % (lim / b, WHY_FIRST_RUN))
     pols = {(n, label): (o, b) for n, label, o, _om, _lim, b, _bm in pol}
     if (500, "re-run, nothing to change") in pols:
         o, _b = pols[(500, "re-run, nothing to change")]
-        row("network_policy re-run <= 3 s, 500 namespaces", "%.1f s" % o, o <= 3)
+        row("network_policy re-run <= 3 s, 500 namespaces", "%.1f s" % o, o <= 3,
+            "the read of the cluster is one in-process list per kind")
     if (500, "first apply") in pols and pols[(500, "first apply")][1] is not None:
         o, b = pols[(500, "first apply")]
-        row("network_policy first apply >= 20x the loop, 500 namespaces", ratio(b, o), b / o >= 20)
+        row("network_policy first apply >= 20x the loop, 500 namespaces", ratio(b, o), b / o >= 20,
+            "ours applies %d objects with server-side apply, one request per object, in one task" % (2 * 500 + 2))
     for n, _m, t, _p, u in flt:
         if n == 100000 and u:
             row("node_cidrs at least as fast as ansible.utils.cidr_merge, 100,000 addresses", ratio(u, t), u >= t)
-    return ["## Goals", "", "| goal | measured | |", "|---|---|---|"] + rows + [""]
+    return ["## Goals", "", "| goal | measured | | why it falls short |", "|---|---|---|---|"] + rows + [""]
 
 
 def report(v, fwr, pp, pol, flt, quick, mito=None):
