@@ -206,6 +206,16 @@ boot_unit:
   description: V(enabled), V(absent), or why it was left alone (V(no systemd)).
   returned: always
   type: str
+drift:
+  description:
+    - What differed from the wanted state before the run, one list per part; empty lists when nothing did.
+    - Per family, V(rules) (our chain is missing or its rules differ), V(jump) (the jump from C(INPUT) is missing or
+      doubled), V(set) (the ipset members differ), V(stale) (chains of ours to remove).
+    - C(files) and C(boot_unit) list the paths to write or remove.
+    - The verify role reads it in check mode; it names what is wrong without changing anything.
+  returned: always
+  type: dict
+  sample: {ipv4: [jump], ipv6: [], files: [], boot_unit: []}
 """
 
 import ipaddress
@@ -578,12 +588,15 @@ class PortFirewall:
                 sources=plan["sources"] if plan["wanted"] else [], rules=plan["want_rules"],
                 jump_first=plan["jump_first"],
                 earlier_accepts=plan["earlier_accepts"], removed_chains=plan["stale"])
+        drift = {"files": sorted(file_changes), "boot_unit": sorted(unit_changes)}
+        for ip_version, plan in self.plans.items():
+            drift[ip_version] = _family_drift(plan) if plan["table"] is not None else []
         v4 = families.get("ipv4", {})
         result = dict(
             changed=changed, pending=changed, missing_packages=self.missing, backend=backend, families=families,
             rules=v4.get("rules") or [], set_name=v4.get("set_name"),
             sources=[s for f in ("ipv4", "ipv6") for s in families.get(f, {}).get("sources", [])],
-            persisted=sorted(wanted_files), boot_unit=unit_status)
+            persisted=sorted(wanted_files), boot_unit=unit_status, drift=drift)
         if self.module._diff:
             before, after = {}, {}
             for ip_version, plan in self.plans.items():
@@ -602,6 +615,21 @@ class PortFirewall:
                                   before_header="%s (iptables, ip6tables)" % self.chain,
                                   after_header="%s (iptables, ip6tables)" % self.chain)
         self.module.exit_json(**result)
+
+
+def _family_drift(plan):
+    """What differs in one family, in words the verify report uses."""
+    out = []
+    have = [fw.rule_key(r) for r in plan["have_rules"]]
+    if plan["wanted"] and (not plan["have_rules"] or have != [fw.rule_key(r) for r in plan["want_rules"]]):
+        out.append("rules")
+    if plan["insert_jump"] or plan["delete_jumps"]:
+        out.append("jump")
+    if plan["set_changed"] or plan["destroy_sets"]:
+        out.append("set")
+    if plan["stale"]:
+        out.append("stale")
+    return out
 
 
 def main():
