@@ -174,6 +174,11 @@ def requests(v):
     return out
 
 
+def terminating(namespace):
+    """A namespace being deleted takes no new objects (the API server refuses them)."""
+    return (namespace.get("status") or {}).get("phase") == "Terminating"
+
+
 def _labels(obj):
     return (obj.get("metadata") or {}).get("labels") or {}
 
@@ -209,9 +214,11 @@ def node_drift(inventory, nodes):
 
 
 # -- the plan ----------------------------------------------------------------
-def plan(v, inventory, read):
+def plan(v, inventory, read, detail=False):
     """What the role does. ``inventory`` is [(host, var, address)] of the workers group;
-    ``read`` is {key: items} from the cluster, or None in render mode."""
+    ``read`` is {key: items} from the cluster, or None in render mode. With ``detail``
+    (the verify role) the result also names every wanted object, the selected and the
+    excluded namespaces, and the cluster Nodes that the inventory lacks."""
     present = v["network_policy_state"] == "present"
     instance = v["network_policy_instance"]
     labels = {INSTANCE_LABEL: instance}
@@ -240,9 +247,10 @@ def plan(v, inventory, read):
                 source, " (the cluster's Node objects report no InternalIP)" if source == "cluster" else ""))
         if v["network_policy_node_cidr_mode"] == "subnet":
             node_list = _subnet(v, node_list, nodes, read)
-        existing = [n["metadata"]["name"] for n in read["namespaces"]] if read else list(v["network_policy_namespaces"])
+        existing = [n["metadata"]["name"] for n in read["namespaces"] if not terminating(n)] if read else list(
+            v["network_policy_namespaces"])
         if read and v["network_policy_namespace_selector"]:
-            existing = [n["metadata"]["name"] for n in read["chosen"]]
+            existing = [n["metadata"]["name"] for n in read["chosen"] if not terminating(n)]
         exclude = list(v["network_policy_exclude_namespaces"])
         exclude += [v["network_policy_system_namespace"], v["network_policy_portworx_namespace"]]
         selection = policies.select_namespaces(existing, v["network_policy_namespaces"],
@@ -277,6 +285,11 @@ def plan(v, inventory, read):
                 "network_policy_instance: %r would take over %s/%s, which instance %r of this role manages; give this "
                 "use other policy names (network_policy_block_name, network_policy_api_name)" % (
                     instance, key[0], key[1], taken[key]))
+    if detail:
+        out["wanted"] = [[o["metadata"]["namespace"], o["metadata"]["name"]] for o in wanted]
+        out["selected"] = list(selection["selected"])
+        out["excluded"] = sorted(set(v["network_policy_exclude_namespaces"]) | {v["network_policy_portworx_namespace"]})
+        out["missing_nodes"] = node_drift(inventory, nodes)[0] if nodes else []
     out["apply"] = policies.changed(wanted, ours)
     out["prune"] = policies.stale(ours, wanted)
     out["objects"] = len(wanted)
