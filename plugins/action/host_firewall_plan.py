@@ -84,7 +84,7 @@ class ActionModule(ActionBase):
             return result
         for warning in found["warnings"]:
             self._display.warning(warning)
-        result.update(changed=False, hosts=found["hosts"],
+        result.update(changed=False, hosts=found["hosts"], addresses=found["addresses"],
                       serial=len(task_vars.get("ansible_play_batch") or play_hosts) < len(play_hosts))
         return result
 

@@ -14,13 +14,35 @@ from ansible_collections.clusterguard.portworx.plugins.plugin_utils import netwo
 CONNECTION = ("kubeconfig", "context", "host", "api_key", "validate_certs")
 
 
+class Refused(Exception):
+    """Inputs or a cluster read that stop the role before anything is changed."""
+
+    def __init__(self, errors, prefix="bad input"):
+        super().__init__("; ".join(errors))
+        self.errors = errors
+        self.prefix = prefix
+
+
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = False
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        task_vars = task_vars or {}
+        try:
+            values, _inventory, read, found, warnings, reader = self.gather(task_vars or {})
+        except Refused as exc:
+            return self._fail(result, exc.errors, prefix=exc.prefix)
+        auth = {"kubeconfig": None, "temporary": False, "validate_certs": values["network_policy_validate_certs"]}
+        if read is not None and (found["apply"] or found["prune"] or found["psa_apply"] or found["psa_release"]):
+            auth["kubeconfig"] = cluster.write_kubeconfig(reader.cfg)
+            auth["temporary"] = True
+        result.update(changed=False, warnings=warnings, auth=auth, **found)
+        return result
+
+    def gather(self, task_vars, extra=None, detail=False):
+        """(values, inventory, read, plan, warnings, reader): the role's inputs checked,
+        the cluster read (plus the ``extra`` lists), and the plan. Raises Refused."""
         options = spec.load_options(npi.ROLE)
         raw = {}
         for name in task_vars:
@@ -28,7 +50,7 @@ class ActionModule(ActionBase):
                 try:
                     raw[name] = self._templar.template(task_vars[name])
                 except Exception as exc:  # an undefined variable in the value, say
-                    return self._fail(result, ["%s cannot be read: %s" % (name, exc)])
+                    raise Refused(["%s cannot be read: %s" % (name, exc)]) from None
         values, errors = spec.resolve(options, raw)
         warnings = ["%s is set but is not a variable of the network_policy role (a typo?)" % n
                     for n in spec.unknown(npi.PREFIX, options, raw)]
@@ -39,33 +61,30 @@ class ActionModule(ActionBase):
             inventory, problems = self._inventory(values, task_vars)
             errors.extend(problems)
         if errors:
-            return self._fail(result, errors)
+            raise Refused(errors)
 
         reader, read = None, None
         if not values["network_policy_render_dir"]:
             conf = cluster.settings({k: values["network_policy_" + k] for k in CONNECTION})
             try:
                 reader = cluster.Reader(conf)
-                read = reader.read(npi.requests(values))
+                wanted = npi.requests(values)
+                wanted.update(extra or {})
+                read = reader.read(wanted)
             except cluster.ClusterError as exc:
                 where = conf.get("kubeconfig") or "the default kubeconfig"
                 if conf.get("context"):
                     where += ", context %s" % conf["context"]
-                return self._fail(result, ["cannot read the cluster (%s): %s" % (where, exc)], prefix="")
+                raise Refused(["cannot read the cluster (%s): %s" % (where, exc)], prefix="") from None
             finally:
                 if reader:
                     reader.close()
         try:
-            found, notes = npi.plan(values, inventory, read)
+            found, notes = npi.plan(values, inventory, read, detail=detail)
         except (spec.InputError, netcalc.AddressError) as exc:
-            return self._fail(result, [str(exc)])
+            raise Refused([str(exc)]) from None
         warnings.extend(notes)
-        auth = {"kubeconfig": None, "temporary": False, "validate_certs": values["network_policy_validate_certs"]}
-        if read is not None and (found["apply"] or found["prune"] or found["psa_apply"] or found["psa_release"]):
-            auth["kubeconfig"] = cluster.write_kubeconfig(reader.cfg)
-            auth["temporary"] = True
-        result.update(changed=False, warnings=warnings, auth=auth, **found)
-        return result
+        return values, inventory, read, found, warnings, reader
 
     def _inventory(self, values, task_vars):
         group = values["network_policy_workers_group"]

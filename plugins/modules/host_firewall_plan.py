@@ -58,6 +58,11 @@ hosts:
       sources: ["10.20.1.11/32", "10.20.1.12/31"]
       ip_versions: [ipv4, ipv6]
       state: present
+addresses:
+  description: The addresses of each worker, from the role variable C(host_firewall_node_address_vars).
+  returned: success
+  type: dict
+  sample: {worker-1: ["10.20.1.11", "fd00::11"]}
 serial:
   description: Whether the play runs in batches (C(serial)), so that the role reads every host first.
   returned: success

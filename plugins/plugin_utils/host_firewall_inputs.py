@@ -123,8 +123,8 @@ def check_common(values):
 
 
 def plan(play_hosts, values_of, groups, hostvar, ssh_port_of):
-    """Check every host of the play; return {"hosts": {host: args}, "warnings": [...]}
-    or {"errors": [...]}.
+    """Check every host of the play; return {"hosts": {host: args}, "warnings": [...],
+    "addresses": {worker: [address]}} or {"errors": [...]}.
 
     ``values_of(host)`` gives the raw role variables of a host, ``groups`` the
     inventory groups, ``hostvar(host, var)`` one host variable, ``ssh_port_of(host)``
@@ -165,4 +165,9 @@ def plan(play_hosts, values_of, groups, hostvar, ssh_port_of):
             errors.add(str(exc), host)
     if errors.items:
         return {"errors": errors.messages(list(play_hosts))}
-    return {"hosts": out, "warnings": sorted(set(warnings))}
+    addresses = {}
+    for found, _bad in worker_cache.values():
+        for worker, _var, address in found:
+            if address not in addresses.setdefault(worker, []):
+                addresses[worker].append(address)
+    return {"hosts": out, "warnings": sorted(set(warnings)), "addresses": addresses}

@@ -1,0 +1,38 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, clusterguard.portworx contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The verify role's cluster read: the network_policy role's own plan (so both agree on
+what is wanted), plus the Pods, in this process. Nothing is written to the cluster."""
+
+from __future__ import annotations
+
+from ansible_collections.clusterguard.portworx.plugins.action.network_policy_plan import ActionModule as PlanAction
+from ansible_collections.clusterguard.portworx.plugins.action.network_policy_plan import Refused
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils import cluster, verify
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils import network_policy_inputs as npi
+
+EXTRA = {
+    "pods": (cluster.path("v1", "pods"), None, False),
+    "daemonsets": (cluster.path("apps/v1", "daemonsets"), None, False),
+}
+
+
+class ActionModule(PlanAction):
+    def run(self, tmp=None, task_vars=None):
+        result = super(PlanAction, self).run(tmp, task_vars)  # pylint: disable=bad-super-call
+        try:
+            values, _inventory, read, found, warnings, _reader = self.gather(task_vars or {}, extra=EXTRA, detail=True)
+        except Refused as exc:
+            checks = [verify.check("cluster", "cluster", "cluster_read", "fail", "; ".join(exc.errors))]
+            result.update(changed=False, checks=checks)
+            return result
+        if read is None:
+            checks = [verify.check("cluster", "cluster", "cluster_read", "info",
+                                   "network_policy_render_dir is set: the cluster is not read")]
+            result.update(changed=False, checks=checks)
+            return result
+        cni = sorted({d["metadata"]["name"] for d in read.get("daemonsets") or []
+                      if any(word in d["metadata"].get("name", "") for word in npi.CNI)})
+        checks = verify.cluster_checks(values, found, read, found.get("missing_nodes") or [], cni)
+        result.update(changed=False, checks=checks, warnings=warnings)
+        return result

@@ -1,0 +1,54 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, clusterguard.portworx contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: verify_cluster
+author: clusterguard.portworx contributors (@clusterguard)
+version_added: "2.1.0"
+short_description: Compare the cluster with what the network_policy role wants, read-only
+description:
+  - A task of the P(clusterguard.portworx.verify#role) role. It runs in the controller's process and writes
+    nothing to the cluster.
+  - Reads the role variables of P(clusterguard.portworx.network_policy#role) (the same C(network_policy_*)
+    settings, connection included), computes that role's plan, and reads the Namespaces, Nodes, Pods,
+    DaemonSets and our NetworkPolicies.
+  - Returns one check per finding. Per namespace, whether our objects are there as wanted, whether the
+    namespace has no protection at all (not selected, or created after the last run), hostNetwork pods
+    (NetworkPolicy does not reach them) and the Pod Security labels. For the cluster, stale objects of
+    ours, Nodes that the inventory lacks, and whether an enforcing CNI was found.
+  - A cluster that cannot be read is one failing check, not an error of the task.
+options: {}
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  platform:
+    support: full
+    platforms: posix
+notes:
+  - Secrets of the connection settings appear in no output; see P(clusterguard.portworx.network_policy_plan#module).
+"""
+
+EXAMPLES = r"""
+- name: Read the cluster and compare
+  clusterguard.portworx.verify_cluster:
+  run_once: true
+  register: cluster_checks
+"""
+
+RETURN = r"""
+checks:
+  description: One entry per finding, with C(scope), C(subject), C(check), C(status) and C(detail).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {scope: namespace, subject: team-a, check: policies, status: pass, detail: "allow-api, block-9001-for-non-system-users"}
+"""

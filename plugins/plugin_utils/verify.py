@@ -1,0 +1,374 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, clusterguard.portworx contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The verify role's logic: which probes to make, how each finding becomes a check,
+and the three reports (JSON, Markdown, JUnit XML). Pure functions, no I/O.
+
+A check is a dict: scope (node, namespace, cluster), subject (a node, a namespace,
+the cluster), check (a short id), status and detail. Statuses:
+
+- fail: something is exposed or not as the roles left it; the play fails on it;
+- warn: worth a look, not an exposure (stale objects, no CNI found);
+- pass: as it should be;
+- info: reported, not judged (ports outside the range, a check that does not apply)."""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import json
+from xml.etree import ElementTree
+
+from ansible_collections.clusterguard.portworx.plugins.module_utils import ports as portlib
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils import network_policy_inputs as npi
+
+STATUSES = ("fail", "warn", "pass", "info")
+SCOPES = (("node", "Nodes"), ("namespace", "Namespaces"), ("cluster", "Cluster"))
+
+
+def check(scope, subject, name, status, detail=""):
+    if status not in STATUSES:
+        raise ValueError("status %r" % status)
+    return {"scope": scope, "subject": subject, "check": name, "status": status, "detail": detail}
+
+
+# -- probes ------------------------------------------------------------------
+def probe_ports(port_strings):
+    """(guarded, outside): the first, middle and last port of each guarded range, and
+    the ports just below and above each range that no range holds."""
+    ranges = portlib.parse_ports(port_strings)
+    guarded, outside = [], []
+    for low, high in ranges:
+        for port in (low, (low + high) // 2, high):
+            if port not in guarded:
+                guarded.append(port)
+        for port in (low - 1, high + 1):
+            if 1 <= port <= 65535 and not portlib.intersect(ranges, [(port, port)]) and port not in outside:
+                outside.append(port)
+    return guarded, outside
+
+
+def probe_plan(hosts, addresses, sample=2):
+    """The probes to make.
+
+    ``hosts`` is {host: port_firewall arguments} (the host_firewall plan), ``addresses``
+    {host: [address]} from the inventory. Returns {"outside": [target], "peers":
+    {host: [target]}}; a target is {host, address, port, expect} with expect
+    ``blocked`` (a guarded port), ``report`` (just outside the range) or ``open``
+    (a worker to a sampled other worker). Only TCP is probed."""
+    outside, peers = [], {}
+    guarded_hosts = sorted(h for h, a in hosts.items() if a.get("state") == "present" and "tcp" in a.get("protocols", []))
+    for host in guarded_hosts:
+        args = hosts[host]
+        ports = args.get("ports") or ["9001-9022"]
+        guarded, around = probe_ports(ports)
+        for address in addresses.get(host) or []:
+            outside += [dict(host=host, address=address, port=p, expect="blocked") for p in guarded]
+            outside += [dict(host=host, address=address, port=p, expect="report") for p in around]
+    for index, host in enumerate(guarded_hosts):
+        others = guarded_hosts[index + 1:] + guarded_hosts[:index]
+        targets = []
+        for other in others[:max(0, sample)]:
+            first = probe_ports(hosts[other].get("ports") or ["9001-9022"])[0][0]
+            for address in addresses.get(other) or []:
+                targets.append(dict(host=other, address=address, port=first, expect="open"))
+        peers[host] = targets
+    return {"outside": outside, "peers": peers}
+
+
+def _allowed(source, sources):
+    """Whether a probe that left from ``source`` is one the firewall lets through."""
+    try:
+        addr = ipaddress.ip_address(source)
+    except (TypeError, ValueError):
+        return False
+    if addr.is_loopback:
+        return True
+    for net in sources or []:
+        network = ipaddress.ip_network(net, strict=False)
+        if network.version == addr.version and addr in network:
+            return True
+    return False
+
+
+def _where(results):
+    def one(r):
+        address = "[%s]" % r["address"] if ":" in r["address"] else r["address"]
+        return "%s:%s %s" % (address, r["port"], r["outcome"])
+
+    return ", ".join(one(r) for r in results)
+
+
+def probe_checks(hosts, outside, peers):
+    """Checks from the probe results. ``outside`` is {vantage: [result]}, ``peers``
+    {host: [result]}; a result is a target with outcome, reached and source."""
+    out = []
+    for vantage in sorted(outside):
+        by_host = {}
+        for result in outside[vantage]:
+            by_host.setdefault(result["host"], []).append(result)
+        for host in sorted(by_host):
+            results = by_host[host]
+            name = "blocked_from_%s" % vantage
+            guarded = [r for r in results if r["expect"] == "blocked"]
+            insiders = [r for r in guarded if r.get("source") and _allowed(r["source"], hosts.get(host, {}).get("sources"))]
+            errors = [r for r in guarded if r["outcome"] == "error"]
+            reached = [r for r in guarded if r["reached"] and r not in insiders]
+            if reached:
+                out.append(check("node", host, name, "fail", "the guarded ports are reachable from %s: %s" % (
+                    vantage, _where(reached))))
+            elif errors:
+                out.append(check("node", host, name, "fail", "the probe could not be made from %s: %s" % (
+                    vantage, "; ".join("%s:%s %s" % (r["address"], r["port"], r.get("error")) for r in errors))))
+            elif insiders and len(insiders) == len(guarded):
+                out.append(check("node", host, name, "info", "%s is an allowed source (%s): not an outsider's view" % (
+                    vantage, insiders[0]["source"])))
+            elif guarded:
+                out.append(check("node", host, name, "pass", "%d probes of ports %s dropped" % (
+                    len(guarded), ",".join(sorted({str(r["port"]) for r in guarded}, key=int)))))
+            around = [r for r in results if r["expect"] == "report"]
+            if around:
+                out.append(check("node", host, "outside_range_from_%s" % vantage, "info",
+                                 "not judged: " + _where(around)))
+    for host in sorted(peers):
+        results = peers[host]
+        if not results:
+            continue
+        dropped = [r for r in results if not r["reached"]]
+        if dropped:
+            out.append(check("node", host, "reaches_workers", "fail",
+                             "this worker cannot reach other workers' Portworx ports: %s%s" % (
+                                 ", ".join("%s %s:%s %s" % (r["host"], r["address"], r["port"], r["outcome"])
+                                           for r in dropped),
+                                 " (left from %s)" % dropped[0]["source"] if dropped[0].get("source") else "")))
+        else:
+            out.append(check("node", host, "reaches_workers", "pass", "reached %s" % ", ".join(
+                sorted({"%s:%s" % (r["host"], r["port"]) for r in results}))))
+    return out
+
+
+# -- host state --------------------------------------------------------------
+def host_checks(host, args, found):
+    """Checks of one host from port_firewall in check mode (``found``, its result)."""
+    if found is None:
+        return [check("node", host, "firewall_read", "fail", "the host was not read (unreachable?)")]
+    if found.get("failed") or found.get("unreachable"):
+        return [check("node", host, "firewall_read", "fail", "reading failed: %s" % (found.get("msg") or "?"))]
+    out = []
+    if args.get("state") != "present":
+        return [check("node", host, "firewall_state", "info", "host_firewall_state is %r: not verified" %
+                      args.get("state"))]
+    drift = found.get("drift") or {}
+    families = found.get("families") or {}
+    wanted = args.get("ip_versions") or []
+    chain = args.get("chain")
+    missing = [f for f in wanted if f not in families]
+    bad = ["%s: %s" % (f, " and ".join(w for w in drift.get(f, []) if w in ("rules", "jump"))) for f in wanted
+           if any(w in ("rules", "jump") for w in drift.get(f, []))]
+    if missing or bad:
+        out.append(check("node", host, "chain_and_jump", "fail", "; ".join(
+            ["%s: the family cannot be read" % f for f in missing] +
+            [b.replace("rules", "chain %s missing or not as wanted" % chain).replace(
+                "jump", "no jump from INPUT (or more than one)") for b in bad])))
+    else:
+        out.append(check("node", host, "chain_and_jump", "pass", "%s with its jump in %s" % (chain, ", ".join(wanted))))
+    earlier = ["%s: %s" % (f, rule) for f in wanted for rule in (families.get(f) or {}).get("earlier_accepts") or []]
+    if earlier:
+        out.append(check("node", host, "no_earlier_accept", "fail",
+                         "INPUT accepts guarded ports before our jump: %s" % "; ".join(earlier)))
+    else:
+        out.append(check("node", host, "no_earlier_accept", "pass", "no INPUT rule above the jump accepts the ports"))
+    set_drift = [f for f in wanted if "set" in drift.get(f, [])]
+    sets = [(families.get(f) or {}).get("set_name") for f in wanted if (families.get(f) or {}).get("set_name")]
+    if set_drift:
+        out.append(check("node", host, "allowed_sources", "fail", "ipset members differ from the workers in %s" %
+                         ", ".join(set_drift)))
+    else:
+        count = len(found.get("sources") or [])
+        out.append(check("node", host, "allowed_sources", "pass", "%d source networks%s" % (
+            count, " in ipset %s" % ", ".join(sets) if sets else " listed in the chain")))
+    if not args.get("persist"):
+        out.append(check("node", host, "persisted", "info",
+                         "host_firewall_persist is false: nothing restores the chain at boot"))
+    elif drift.get("files"):
+        out.append(check("node", host, "persisted", "fail", "after a reboot the chain would not be as now: %s" %
+                         ", ".join(drift["files"])))
+    else:
+        files = found.get("persisted") or []
+        out.append(check("node", host, "persisted", "pass", "%d files in %s" % (
+            len(files), ", ".join(sorted({f.rsplit("/", 1)[0] for f in files})) or "-")))
+    unit = found.get("boot_unit")
+    if not args.get("persist") or not args.get("boot_unit"):
+        out.append(check("node", host, "boot_unit", "info", "not wanted (host_firewall_boot_unit or _persist false)"))
+    elif drift.get("boot_unit"):
+        out.append(check("node", host, "boot_unit", "fail", "the boot unit differs: %s" % ", ".join(drift["boot_unit"])))
+    elif unit == "enabled":
+        out.append(check("node", host, "boot_unit", "pass", "enabled"))
+    else:
+        out.append(check("node", host, "boot_unit", "info", "%s: the files are restored by other means or not at all" %
+                         unit))
+    return out
+
+
+# -- the cluster -------------------------------------------------------------
+def _meta(obj):
+    return obj.get("metadata") or {}
+
+
+def cluster_checks(v, found, read, missing_nodes, cni):
+    """Checks of the cluster.
+
+    ``v`` are the network_policy values, ``found`` the network_policy plan with the
+    wanted keys (``wanted``, ``selected``, ``excluded``), ``read`` the lists read,
+    ``missing_nodes`` the Nodes the inventory lacks, ``cni`` the DaemonSets of an
+    enforcing CNI that were found."""
+    out = []
+    state = v["network_policy_state"]
+    if state != "present":
+        return [check("cluster", "cluster", "network_policy_state", "info", "network_policy_state is %r: not verified"
+                      % state)]
+    differs = {}
+    for obj in found.get("apply") or []:
+        differs.setdefault(_meta(obj).get("namespace"), []).append(_meta(obj).get("name"))
+    have_ours = {_meta(o).get("namespace") for o in read.get("ours") or []}
+    wanted = {}
+    for namespace, name in found.get("wanted") or []:
+        wanted.setdefault(namespace, []).append(name)
+    excluded = set(found.get("excluded") or [])
+    psa_missing = {_meta(item).get("name") for item in found.get("psa_apply") or []}
+    level = v["network_policy_pod_security"]
+    psa_labels = {npi.PSA_PREFIX + m: level for m in v["network_policy_pod_security_modes"]} if level else {}
+    host_network = {}
+    for pod in read.get("pods") or []:
+        if (pod.get("spec") or {}).get("hostNetwork"):
+            host_network.setdefault(_meta(pod).get("namespace"), []).append(_meta(pod).get("name"))
+    for ns in sorted(read.get("namespaces") or [], key=lambda n: _meta(n).get("name")):
+        name = _meta(ns).get("name")
+        labels = _meta(ns).get("labels") or {}
+        if npi.terminating(ns):
+            out.append(check("namespace", name, "policies", "info", "being deleted"))
+        elif name in wanted:
+            if differs.get(name) and name not in have_ours and (
+                    v["network_policy_all_namespaces"] or v["network_policy_namespace_selector"]):
+                out.append(check("namespace", name, "policies", "fail",
+                                 "no policy of ours: created %s, after the last run" % _meta(ns).get(
+                                     "creationTimestamp", "?")))
+            elif differs.get(name):
+                out.append(check("namespace", name, "policies", "fail", "missing or changed: %s" %
+                                 ", ".join(sorted(differs[name]))))
+            else:
+                out.append(check("namespace", name, "policies", "pass", ", ".join(sorted(wanted[name]))))
+        elif name in excluded:
+            out.append(check("namespace", name, "policies", "info", "excluded from the policies"))
+        elif v["network_policy_all_namespaces"] or v["network_policy_namespace_selector"]:
+            out.append(check("namespace", name, "policies", "fail",
+                             "no policy of ours: created %s, after the last run, or not matched" %
+                             _meta(ns).get("creationTimestamp", "?")))
+        else:
+            out.append(check("namespace", name, "policies", "fail",
+                             "no policy of ours: not in network_policy_namespaces nor excluded"))
+        if name in host_network and name not in excluded:
+            out.append(check("namespace", name, "host_network_pods", "fail",
+                             "NetworkPolicy does not apply to hostNetwork pods: %s" % ", ".join(sorted(host_network[name]))))
+        if psa_labels and name in wanted and name != v["network_policy_system_namespace"]:
+            have = {k: labels.get(k) for k in psa_labels}
+            weaker = [k for k in psa_labels if npi.LEVELS.get(have[k], 0) < npi.LEVELS.get(level, 0)]
+            if name in psa_missing or weaker:
+                out.append(check("namespace", name, "pod_security", "fail", "labels %s, wanted %s" % (
+                    json.dumps(have, sort_keys=True), json.dumps(psa_labels, sort_keys=True))))
+            else:
+                out.append(check("namespace", name, "pod_security", "pass", ", ".join(
+                    "%s=%s" % kv for kv in sorted(have.items()))))
+    if not psa_labels:
+        out.append(check("cluster", "cluster", "pod_security", "info",
+                         "network_policy_pod_security is not set: Pod Security Admission does not keep hostNetwork "
+                         "pods out of the selected namespaces"))
+    if found.get("prune"):
+        out.append(check("cluster", "cluster", "stale_objects", "warn", "objects of ours no longer wanted: %s" % ", ".join(
+            "%s/%s" % (_meta(o).get("namespace"), _meta(o).get("name")) for o in found["prune"])))
+    else:
+        out.append(check("cluster", "cluster", "stale_objects", "pass", "none"))
+    if missing_nodes:
+        out.append(check("cluster", "cluster", "nodes_in_inventory", "fail",
+                         "Nodes that the inventory lacks, whose firewall no run configures: %s" % ", ".join(missing_nodes)))
+    else:
+        out.append(check("cluster", "cluster", "nodes_in_inventory", "pass",
+                         "%d Nodes, all in the inventory" % len(read.get("nodes") or [])))
+    if cni:
+        out.append(check("cluster", "cluster", "cni", "pass", "enforcing CNI found: %s" % ", ".join(cni)))
+    else:
+        out.append(check("cluster", "cluster", "cni", "warn",
+                         "no DaemonSet of a NetworkPolicy-enforcing CNI was found: the policies may not be enforced"))
+    return out
+
+
+# -- reports -----------------------------------------------------------------
+def summary(checks):
+    counts = {s: 0 for s in STATUSES}
+    for item in checks:
+        counts[item["status"]] += 1
+    return counts
+
+
+def _ordered(checks):
+    rank = {s: i for i, s in enumerate(STATUSES)}
+    return sorted(checks, key=lambda c: (rank[c["status"]], c["subject"], c["check"]))
+
+
+def to_json(checks, now=None):
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    counts = summary(checks)
+    return {"tool": "clusterguard.portworx verify", "generated": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "exposed": counts["fail"] > 0, "summary": counts, "checks": checks}
+
+
+def _cell(text):
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def to_markdown(checks, now=None):
+    report = to_json(checks, now)
+    counts = report["summary"]
+    verdict = "**EXPOSED**: %d failing checks" % counts["fail"] if report["exposed"] else "**locked down**"
+    lines = ["# clusterguard.portworx verify report", "",
+             "%s. %s (%d pass, %d fail, %d warn, %d info), %s." % (
+                 verdict, "%d checks" % len(checks), counts["pass"], counts["fail"], counts["warn"], counts["info"],
+                 report["generated"]), ""]
+    marks = {"fail": "FAIL", "warn": "warn", "pass": "pass", "info": "info"}
+    for scope, title in SCOPES:
+        rows = [c for c in checks if c["scope"] == scope]
+        if not rows:
+            continue
+        head = {"node": "node", "namespace": "namespace", "cluster": "subject"}[scope]
+        lines += ["## %s" % title, "", "| %s | check | result | detail |" % head, "|---|---|---|---|"]
+        lines += ["| %s | %s | %s | %s |" % (_cell(c["subject"]), c["check"], marks[c["status"]], _cell(c["detail"]))
+                  for c in _ordered(rows)]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def to_junit(checks, now=None):
+    report = to_json(checks, now)
+    root = ElementTree.Element("testsuites", name="clusterguard.portworx verify", tests=str(len(checks)),
+                               failures=str(report["summary"]["fail"]), errors="0",
+                               skipped=str(report["summary"]["info"]))
+    for scope, title in SCOPES:
+        rows = [c for c in checks if c["scope"] == scope]
+        if not rows:
+            continue
+        suite = ElementTree.SubElement(
+            root, "testsuite", name=title.lower(), tests=str(len(rows)), errors="0", timestamp=report["generated"],
+            failures=str(sum(1 for c in rows if c["status"] == "fail")),
+            skipped=str(sum(1 for c in rows if c["status"] == "info")))
+        for item in rows:
+            case = ElementTree.SubElement(suite, "testcase", classname="%s.%s" % (title.lower(), item["subject"]),
+                                          name=item["check"], time="0")
+            if item["status"] == "fail":
+                failure = ElementTree.SubElement(case, "failure", message=item["detail"][:500], type="exposure")
+                failure.text = item["detail"]
+            elif item["status"] == "info":
+                ElementTree.SubElement(case, "skipped", message=item["detail"][:500])
+            else:
+                out = ElementTree.SubElement(case, "system-out")
+                out.text = "%s: %s" % (item["status"], item["detail"])
+    return ElementTree.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
