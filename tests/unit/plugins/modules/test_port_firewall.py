@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
+from unit_compat import patch_module_args
 
 from ansible_collections.clusterguard.portworx.plugins.modules import port_firewall
 

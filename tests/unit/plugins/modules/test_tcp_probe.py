@@ -5,7 +5,7 @@ import json
 import socket
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
+from unit_compat import patch_module_args
 
 from ansible_collections.clusterguard.portworx.plugins.modules import tcp_probe
 
