@@ -4,7 +4,7 @@ VENV := .venv/bin
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.collections
 LAB_WORKERS ?= 3
 
-.PHONY: help deps controlplane lab-up lab-down demo test unit lint sanity bench build clean
+.PHONY: help deps controlplane lab-up lab-down demo test unit lint sanity compat bench build clean
 
 help:
 	@echo "make demo      bring up the lab, show reachability, run playbooks/site.yml, show it again"
@@ -14,6 +14,7 @@ help:
 	@echo "make unit      unit tests only (no lab)"
 	@echo "make lint      ansible-lint, production profile"
 	@echo "make sanity    ansible-test sanity"
+	@echo "make compat    the ansible-core matrix, 2.16 to 2.21 (unit, sanity, lab)"
 	@echo "make bench     benchmarks into BENCHMARKS.md"
 	@echo "make build     ansible-galaxy collection build"
 
@@ -46,6 +47,9 @@ lint: deps
 
 sanity: deps
 	@scripts/sanity.sh
+
+compat: lab-up
+	@scripts/compat.sh
 
 bench: lab-up
 	@scripts/bench.sh

@@ -4,7 +4,7 @@
 # Each sanity test gets its own venv with pinned tools from PyPI.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
-export PATH="$repo/.venv/bin:$PATH"
+export PATH="${SANITY_VENV:-$repo/.venv}/bin:$PATH"
 # the pip version ansible-test pins for its venvs, e.g. 24.2
 pip_version=$(python -c "import inspect, re, ansible_test._internal.python_requirements as r; print(re.search(r\"pip='([0-9.]+)'\", inspect.getsource(r)).group(1))")
 cache=~/.ansible/test/cache

@@ -25,6 +25,8 @@ current=lint; step "ansible-lint (production profile)"; ansible-lint --offline -
 
 current=sanity; step "ansible-test sanity"; scripts/sanity.sh
 
+current=compat; step "ansible-core matrix, 2.16 to 2.21 (scripts/compat.sh)"; scripts/compat.sh
+
 current=molecule; step "molecule scenarios"
 for scenario in host_firewall network_policy default; do
   echo "--- molecule test -s $scenario"

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# make compat: the collection on every ansible-core minor from 2.16 to 2.21.
+# Per version: a venv with that ansible-core on its Python, kubernetes.core as PyPI's
+# "ansible" package of the same core line bundles it, then
+#   - the unit tests,
+#   - ansible-test sanity (the tests listed in SANITY_TESTS),
+#   - on the lab: site.yml converge, a re-run with changed=0, the policy semantics,
+#     state: absent, and no deprecation warning from our code (tests/integration/test_compat.py).
+# A missing interpreter is a failure, not a skip. Needs the lab (make lab-up).
+#   scripts/compat.sh [core-version ...]      e.g. scripts/compat.sh 2.16 2.21
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+
+# ansible-core  python  ansible (the PyPI package whose kubernetes.core we take)
+MATRIX="
+2.16.19 3.11 9.13.0
+2.17.14 3.11 10.7.0
+2.18.19 3.11 11.13.0
+2.19.14 3.11 12.3.0
+2.20.10 3.12 13.8.0
+2.21.5  3.13 14.5.0
+"
+SANITY_TESTS=${SANITY_TESTS:-"ansible-doc action-plugin-docs compile import validate-modules"}
+wheels=~/.cache/clusterguard/ansible-wheels
+mkdir -p "$wheels" .compat
+
+interpreter() {  # the python of a minor version: on PATH, or in pyenv
+  local v=$1 p
+  for p in "$(command -v "python$v" || true)" ~/.pyenv/versions/"$v".*/bin/python"$v"; do
+    # a pyenv shim exists for every version pyenv knows, but runs only the selected ones
+    if [[ -n $p && -x $p ]] && [[ "$("$p" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)" == "$v" ]]; then
+      echo "$p"
+      return 0
+    fi
+  done
+  return 1
+}
+
+only=("$@")
+results=()
+failed=0
+while read -r core py ansible; do
+  [[ -z $core ]] && continue
+  if ((${#only[@]})) && ! printf '%s\n' "${only[@]}" | grep -qx "${core%.*}"; then continue; fi
+  echo
+  echo "=== ansible-core $core on Python $py (kubernetes.core of ansible $ansible)"
+  if ! python=$(interpreter "$py"); then
+    echo "FAILED: no python$py on PATH or in ~/.pyenv/versions" >&2
+    results+=("| $core | $py | - | missing interpreter |")
+    failed=1
+    continue
+  fi
+  venv=.compat/core-$core
+  stamp="$core $(sha256sum test-requirements.txt | cut -c1-16)"
+  if [[ ! -x $venv/bin/python || "$(cat "$venv/.stamp" 2>/dev/null)" != "$stamp" ]]; then
+    rm -rf "$venv"
+    "$python" -m venv "$venv"
+    "$venv/bin/pip" install -q -U pip
+    "$venv/bin/pip" install -q "ansible-core==$core" "kubernetes>=30.1,<38" "jmespath>=1,<2" "netaddr>=1,<2" \
+      "pytest>=8,<10" "hypothesis>=6.100,<7" "junitparser>=5.0.3,<6" pyyaml
+    echo "$stamp" > "$venv/.stamp"
+  fi
+  # kubernetes.core as the "ansible" package of this core line ships it (no Galaxy here)
+  collections=$venv/collections/ansible_collections
+  if [[ ! -d $collections/kubernetes/core ]]; then
+    ls "$wheels"/ansible-"$ansible"-*.whl >/dev/null 2>&1 ||
+      "$venv/bin/pip" download -q --no-deps "ansible==$ansible" -d "$wheels"
+    "$venv/bin/python" - "$wheels"/ansible-"$ansible"-*.whl "$collections" <<'PY'
+import sys, zipfile
+wheel, dest = sys.argv[1], sys.argv[2]
+with zipfile.ZipFile(wheel) as z:
+    members = [n for n in z.namelist() if n.startswith("ansible_collections/kubernetes/core/")]
+    z.extractall(dest.rsplit("/ansible_collections", 1)[0], members)
+PY
+  fi
+  mkdir -p "$collections/clusterguard"
+  ln -sfn ../../../../.. "$collections/clusterguard/portworx"
+  kcore=$("$venv/bin/python" -c "import json,sys; print(json.load(open(sys.argv[1]))['collection_info']['version'])" \
+          "$collections/kubernetes/core/MANIFEST.json")
+  steps=()
+  export ANSIBLE_COLLECTIONS_PATH="$repo/$venv/collections" CLUSTERGUARD_REQUIRE_LAB=1
+  run() {  # name command...
+    local name=$1; shift
+    echo "--- $name"
+    if "$@"; then steps+=("$name ok"); else steps+=("$name FAILED"); failed=1; fi
+  }
+  run unit "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/unit
+  sanity_args=()
+  for test in $SANITY_TESTS; do sanity_args+=(--test "$test"); done
+  run sanity env SANITY_VENV="$repo/$venv" scripts/sanity.sh "${sanity_args[@]}"
+  run lab "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/integration/test_compat.py \
+    "tests/integration/test_policy_semantics.py::test_flows"
+  results+=("| $core | $py ($("$python" -c 'import platform; print(platform.python_version())')) | $kcore | ${steps[*]} |")
+done <<< "$MATRIX"
+
+echo
+echo "| ansible-core | Python | kubernetes.core | result |"
+echo "|---|---|---|---|"
+printf '%s\n' "${results[@]}"
+exit $failed
