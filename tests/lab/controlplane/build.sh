@@ -11,14 +11,14 @@ out="$cache/$(cat "$here/KUBE_VERSION")-$key"
 if [[ -x "$out/kube-apiserver" && -x "$out/etcd" ]]; then
   echo "$out"; exit 0
 fi
-command -v go >/dev/null || { echo "build.sh: Go is not installed (needs $(awk '$1=="go"{print $2}' "$here/go.mod") or newer)" >&2; exit 1; }
+go=$("$here/../../../scripts/go.sh") || { echo "build.sh: run scripts/deps.sh, which installs a Go that fits" >&2; exit 1; }
 mkdir -p "$out.tmp"
 echo ">> building kube-apiserver $(cat "$here/KUBE_VERSION") and etcd from the Go module proxy (first time: several minutes on 2 cores)" >&2
 cd "$here"
 for cmd in etcd kube-apiserver; do
   start=$SECONDS
   echo ">>   go build ./cmd/$cmd" >&2
-  CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$out.tmp/$cmd" "./cmd/$cmd"
+  CGO_ENABLED=0 "$go" build -trimpath -ldflags='-s -w' -o "$out.tmp/$cmd" "./cmd/$cmd"
   echo ">>   $cmd built in $((SECONDS - start))s" >&2
 done
 rm -rf "$out" && mv "$out.tmp" "$out"
