@@ -11,8 +11,9 @@ import subprocess
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.clusterguard.portworx.plugins.plugin_utils import host_firewall_inputs, spec
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils import cluster, host_firewall_inputs, spec
 
+CONNECTION = ("kubeconfig", "context", "host", "api_key", "validate_certs")
 SSH_CONNECTIONS = ("ssh", "smart", "paramiko", "paramiko_ssh", "ansible.builtin.ssh",
                    "ansible.builtin.paramiko_ssh", "ansible.legacy.ssh")
 
@@ -72,9 +73,47 @@ class ActionModule(ActionBase):
                 ports_seen[key] = _ssh_config_port(args, address)
             return ports_seen[key]
 
+        clusters = {}
+
+        def nodes_of(values, inventory):
+            """Node source cluster: the Nodes' addresses (read once per connection). Node source
+            inventory: warnings about Nodes the inventory lacks, when a cluster is configured."""
+            given = {k: values["host_firewall_" + k] for k in CONNECTION}
+            conf = cluster.settings(given)
+            if inventory is not None and not (conf.get("kubeconfig") or conf.get("host")):
+                return []
+            key = repr(sorted(conf.items()))
+            if key not in clusters:
+                try:
+                    reader = cluster.Reader(conf)
+                    try:
+                        clusters[key] = reader.get(cluster.path("v1", "nodes"))
+                    finally:
+                        reader.close()
+                except cluster.ClusterError as exc:
+                    clusters[key] = exc
+            nodes = clusters[key]
+            if isinstance(nodes, Exception):
+                if inventory is not None:
+                    return ["host_firewall_node_source is 'inventory'; the cluster could not be read to compare "
+                            "its Nodes with the inventory: %s" % nodes]
+                raise spec.InputError("host_firewall_node_source: 'cluster', but the cluster cannot be read (%s): %s"
+                                      % (conf.get("kubeconfig") or "the default kubeconfig", nodes))
+            if inventory is not None:
+                missing = host_firewall_inputs.missing_from_inventory(inventory, nodes)
+                return ["cluster Nodes %s are not in inventory group '%s', so their addresses are not allowed "
+                        "sources and no run configures their firewall; with job slicing or a partial inventory, use "
+                        "host_firewall_node_source: cluster" % (", ".join(missing), values["host_firewall_workers_group"])
+                        ] if missing else []
+            workers = host_firewall_inputs.cluster_workers(nodes)
+            if not workers:
+                raise spec.InputError("host_firewall_node_source: 'cluster', but the cluster's Node objects report "
+                                      "no InternalIP address")
+            return workers
+
         try:
             found = host_firewall_inputs.plan(play_hosts, values_of, dict(task_vars.get("groups") or {}), read,
-                                              ssh_port_of)
+                                              ssh_port_of, nodes_of)
         except spec.InputError as exc:
             found = {"errors": [str(exc)]}
         if found.get("errors"):

@@ -13,10 +13,11 @@ the hosts. Nothing here touches a host."""
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 from ansible_collections.clusterguard.portworx.plugins.module_utils import firewall as fw
 from ansible_collections.clusterguard.portworx.plugins.module_utils import ports as portlib
-from ansible_collections.clusterguard.portworx.plugins.plugin_utils import netcalc, spec
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils import cluster, netcalc, spec
 
 ROLE = "host_firewall"
 PREFIX = ROLE + "_"
@@ -120,15 +121,57 @@ def check_common(values):
     for name in names:
         if not VAR_NAME.match(name):
             raise spec.InputError("host_firewall_node_address_vars: %r is not a variable name" % (name,))
+    host = values.get("host_firewall_host")
+    if host:
+        parts = urlsplit(host)
+        if parts.scheme not in ("https", "http") or not parts.hostname or "\n" in host:
+            raise spec.InputError("host_firewall_host: %r is not an API server URL such as https://10.0.0.1:6443"
+                                  % (cluster.split_host(host)[0],))
 
 
-def plan(play_hosts, values_of, groups, hostvar, ssh_port_of):
+def _listed(values):
+    """[(name, var, address)] of host_firewall_node_addresses; InputError on the first bad one."""
+    if not values:
+        raise spec.InputError("host_firewall_node_source: 'list' needs host_firewall_node_addresses, which is empty")
+    out = []
+    for value in values:
+        error = netcalc.host_address_error(value) if isinstance(value, str) else "%r is not an IP address" % (value,)
+        if error:
+            raise spec.InputError("host_firewall_node_addresses: %s" % error)
+        out.append((value, "host_firewall_node_addresses", str(netcalc.parse_network(value).ip)))
+    return out
+
+
+def cluster_workers(nodes):
+    """[(node, "InternalIP", address)] of the cluster's Node objects."""
+    out = []
+    for node in nodes:
+        name = (node.get("metadata") or {}).get("name")
+        for item in (node.get("status") or {}).get("addresses") or []:
+            if item.get("type") == "InternalIP" and netcalc.host_address_error(item.get("address", "")) is None:
+                out.append((name, "InternalIP", str(netcalc.parse_network(item["address"]).ip)))
+    return out
+
+
+def missing_from_inventory(inventory, nodes):
+    """Names (and addresses) of cluster Nodes none of whose InternalIPs the inventory holds."""
+    have = {a for _h, _v, a in inventory}
+    by_node = {}
+    for name, _var, address in cluster_workers(nodes):
+        by_node.setdefault(name, []).append(address)
+    return ["%s (%s)" % (name, ", ".join(addrs)) for name, addrs in sorted(by_node.items())
+            if not any(a in have for a in addrs)]
+
+
+def plan(play_hosts, values_of, groups, hostvar, ssh_port_of, nodes_of=None):
     """Check every host of the play; return {"hosts": {host: args}, "warnings": [...],
     "addresses": {worker: [address]}} or {"errors": [...]}.
 
     ``values_of(host)`` gives the raw role variables of a host, ``groups`` the
     inventory groups, ``hostvar(host, var)`` one host variable, ``ssh_port_of(host)``
-    the SSH port of a host (or None)."""
+    the SSH port of a host (or None). ``nodes_of(values, inventory)`` reads the
+    cluster: with ``inventory`` None it returns the workers of node source
+    ``cluster``; else warnings about Nodes the inventory lacks."""
     options = spec.load_options(ROLE)
     errors, warnings, out = Errors(), [], {}
     worker_cache = {}
@@ -144,20 +187,28 @@ def plan(play_hosts, values_of, groups, hostvar, ssh_port_of):
         try:
             check_common(values)
             workers = []
-            if values["host_firewall_state"] == "present":
-                group = values["host_firewall_workers_group"]
-                members = groups.get(group) or []
+            group = values["host_firewall_workers_group"]
+            members = groups.get(group) or []
+            key = (group, tuple(values["host_firewall_node_address_vars"]))
+            if members and key not in worker_cache:
+                worker_cache[key] = netcalc.inventory_addresses(members, hostvar, list(key[1]))
+            source = values["host_firewall_node_source"]
+            if values["host_firewall_state"] == "present" and source == "inventory":
                 if not members:
                     raise spec.InputError("host_firewall_workers_group: %r is not a group of this inventory, "
                                           "or has no hosts" % (group,))
-                key = (group, tuple(values["host_firewall_node_address_vars"]))
-                if key not in worker_cache:
-                    found, bad = netcalc.inventory_addresses(members, hostvar, list(key[1]))
-                    worker_cache[key] = (found, bad)
                 found, bad = worker_cache[key]
                 if bad:
                     raise spec.InputError("host_firewall_node_address_vars: %s" % bad[0])
                 workers = found
+                if nodes_of is not None:
+                    warnings.extend(nodes_of(values, found))
+            elif values["host_firewall_state"] == "present" and source == "list":
+                workers = _listed(values["host_firewall_node_addresses"])
+            elif values["host_firewall_state"] == "present":
+                if nodes_of is None:
+                    raise spec.InputError("host_firewall_node_source: 'cluster' cannot be read here")
+                workers = nodes_of(values, None)
             args, notes = host_plan(values, workers, ssh_port_of(host))
             warnings.extend(notes)
             out[host] = args
@@ -167,7 +218,7 @@ def plan(play_hosts, values_of, groups, hostvar, ssh_port_of):
         return {"errors": errors.messages(list(play_hosts))}
     addresses = {}
     for found, _bad in worker_cache.values():
-        for worker, _var, address in found:
+        for worker, _var, address in found:  # the inventory's workers: the verify role probes only them
             if address not in addresses.setdefault(worker, []):
                 addresses[worker].append(address)
     return {"hosts": out, "warnings": sorted(set(warnings)), "addresses": addresses}

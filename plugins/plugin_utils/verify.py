@@ -215,13 +215,15 @@ def _meta(obj):
     return obj.get("metadata") or {}
 
 
-def cluster_checks(v, found, read, missing_nodes, cni):
+def cluster_checks(v, found, read, missing_nodes, cni, partial_inventory=False):
     """Checks of the cluster.
 
     ``v`` are the network_policy values, ``found`` the network_policy plan with the
     wanted keys (``wanted``, ``selected``, ``excluded``), ``read`` the lists read,
     ``missing_nodes`` the Nodes the inventory lacks, ``cni`` the DaemonSets of an
-    enforcing CNI that were found."""
+    enforcing CNI that were found. ``partial_inventory``: the host firewall takes its
+    sources from the cluster or a list (job slicing), so Nodes this inventory lacks may be
+    configured by other runs; they are a warning, not a failure."""
     out = []
     state = v["network_policy_state"]
     if state != "present":
@@ -288,7 +290,11 @@ def cluster_checks(v, found, read, missing_nodes, cni):
             "%s/%s" % (_meta(o).get("namespace"), _meta(o).get("name")) for o in found["prune"])))
     else:
         out.append(check("cluster", "cluster", "stale_objects", "pass", "none"))
-    if missing_nodes:
+    if missing_nodes and partial_inventory:
+        out.append(check("cluster", "cluster", "nodes_in_inventory", "warn",
+                         "Nodes that this inventory lacks (another slice or run must configure their firewall): %s"
+                         % ", ".join(missing_nodes)))
+    elif missing_nodes:
         out.append(check("cluster", "cluster", "nodes_in_inventory", "fail",
                          "Nodes that the inventory lacks, whose firewall no run configures: %s" % ", ".join(missing_nodes)))
     else:

@@ -13,7 +13,7 @@ HOSTS = {
 GROUPS = {"workers": ["w1", "w2"], "all": ["w1", "w2"]}
 
 
-def plan(values=None, per_host=None, hosts=None, ssh_port=22):
+def plan(values=None, per_host=None, hosts=None, ssh_port=22, nodes_of=None, play=None):
     per_host = per_host or {}
     hosts = hosts or HOSTS
 
@@ -25,7 +25,7 @@ def plan(values=None, per_host=None, hosts=None, ssh_port=22):
     def hostvar(host, var):
         return hosts[host].get(var)
 
-    return hfi.plan(list(hosts), values_of, GROUPS, hostvar, lambda _h: ssh_port)
+    return hfi.plan(play or list(hosts), values_of, GROUPS, hostvar, lambda _h: ssh_port, nodes_of)
 
 
 def test_defaults_give_the_workers_as_sources():
@@ -129,3 +129,64 @@ def test_argument_specs_and_defaults_agree():
     assert sorted(defaults) == sorted(options)
     for name, value in defaults.items():
         assert options[name].get("default") == value, name
+
+
+NODES = [{"metadata": {"name": "w1"}, "status": {"addresses": [{"type": "InternalIP", "address": "10.0.0.11"},
+                                                               {"type": "Hostname", "address": "w1"}]}},
+         {"metadata": {"name": "w2"}, "status": {"addresses": [{"type": "InternalIP", "address": "10.0.0.12"}]}},
+         {"metadata": {"name": "w9"}, "status": {"addresses": [{"type": "InternalIP", "address": "10.0.0.19"},
+                                                               {"type": "InternalIP", "address": "fd00::19"}]}}]
+
+
+def cluster_reader(nodes=None):
+    calls = []
+
+    def nodes_of(values, inventory):
+        calls.append(inventory is None)
+        if inventory is None:
+            return hfi.cluster_workers(nodes or NODES)
+        missing = hfi.missing_from_inventory(inventory, nodes or NODES)
+        return ["missing %s" % ", ".join(missing)] if missing else []
+    return nodes_of, calls
+
+
+def test_node_source_cluster_allows_every_node_of_the_cluster_while_the_play_configures_its_hosts():
+    nodes_of, calls = cluster_reader()
+    got = plan({"host_firewall_node_source": "cluster"}, play=["w1"], nodes_of=nodes_of)  # one slice
+    assert list(got["hosts"]) == ["w1"]
+    assert got["hosts"]["w1"]["sources"] == ["10.0.0.11/32", "10.0.0.12/32", "10.0.0.19/32", "fd00::19/128"]
+    assert calls == [True]
+
+
+def test_node_source_inventory_warns_about_nodes_the_inventory_lacks():
+    nodes_of, _calls = cluster_reader()
+    got = plan(nodes_of=nodes_of)
+    assert got["warnings"] == ["missing w9 (10.0.0.19, fd00::19)"]
+    assert got["hosts"]["w1"]["sources"] == ["10.0.0.11/32", "10.0.0.12/32"]
+
+
+def test_node_source_list():
+    got = plan({"host_firewall_node_source": "list", "host_firewall_node_addresses": ["10.1.0.5", "fd00::5"]})
+    assert got["hosts"]["w2"]["sources"] == ["10.1.0.5/32", "fd00::5/128"]
+    assert got["addresses"] == {"w1": ["10.0.0.11"], "w2": ["10.0.0.12"]}  # what verify probes: the inventory's
+
+
+@pytest.mark.parametrize("values, message", [
+    ({"host_firewall_node_source": "list"}, "host_firewall_node_source: 'list' needs host_firewall_node_addresses"),
+    ({"host_firewall_node_source": "list", "host_firewall_node_addresses": ["10.1.0.0/24"]},
+     "host_firewall_node_addresses: '10.1.0.0/24' is a network"),
+    ({"host_firewall_node_source": "list", "host_firewall_node_addresses": ["::ffff:10.1.0.5"]},
+     "host_firewall_node_addresses: "),
+    ({"host_firewall_node_source": "nodes"}, "host_firewall_node_source"),
+    ({"host_firewall_host": "ftp://admin:hunter2@10.0.0.1"}, "host_firewall_host: 'ftp://10.0.0.1' is not an API"),
+    ({"host_firewall_api_key": ["hunter2"]}, "host_firewall_api_key"),
+])
+def test_node_source_bad_input(values, message):
+    got = plan(values)
+    assert any(message in e for e in got["errors"]), got
+    assert "hunter2" not in repr(got)
+
+
+def test_node_source_cluster_without_a_reader_is_refused():
+    got = plan({"host_firewall_node_source": "cluster"})
+    assert "cannot be read here" in got["errors"][0]

@@ -226,3 +226,8 @@ def test_a_selected_namespace_without_any_policy_of_ours_was_created_after_the_r
     assert "after the last run" in by(checks, "team-a", "policies")["detail"]
     checks = verify.cluster_checks(V, found, read, [], [])
     assert by(checks, "team-a", "policies")["detail"] == "missing or changed: allow-api, block"
+
+
+def test_nodes_missing_from_a_slice_are_a_warning_when_the_firewall_reads_the_cluster():
+    checks = verify.cluster_checks(V, FOUND, READ, ["w9 (10.0.0.19)"], [], partial_inventory=True)
+    assert by(checks, "cluster", "nodes_in_inventory")["status"] == "warn"
