@@ -12,6 +12,7 @@ import subprocess
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.clusterguard.portworx.plugins.plugin_utils import cluster, host_firewall_inputs, spec
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils import network_policy_inputs as npi
 
 CONNECTION = ("kubeconfig", "context", "host", "api_key", "validate_certs")
 SSH_CONNECTIONS = ("ssh", "smart", "paramiko", "paramiko_ssh", "ansible.builtin.ssh",
@@ -100,12 +101,12 @@ class ActionModule(ActionBase):
                 raise spec.InputError("host_firewall_node_source: 'cluster', but the cluster cannot be read (%s): %s"
                                       % (conf.get("kubeconfig") or "the default kubeconfig", nodes))
             if inventory is not None:
-                missing = host_firewall_inputs.missing_from_inventory(inventory, nodes)
+                missing = npi.node_drift(inventory, nodes)[0]
                 return ["cluster Nodes %s are not in inventory group '%s', so their addresses are not allowed "
                         "sources and no run configures their firewall; with job slicing or a partial inventory, use "
                         "host_firewall_node_source: cluster" % (", ".join(missing), values["host_firewall_workers_group"])
                         ] if missing else []
-            workers = host_firewall_inputs.cluster_workers(nodes)
+            workers = npi.node_addresses(nodes)
             if not workers:
                 raise spec.InputError("host_firewall_node_source: 'cluster', but the cluster's Node objects report "
                                       "no InternalIP address")

@@ -65,6 +65,16 @@ def split_host(host):
             unquote(parts.username or ""), unquote(parts.password or ""))
 
 
+def url_error(variable, value):
+    """Why ``value`` of ``variable`` is not an API server URL, without its credentials; or None."""
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("https", "http") or not parts.hostname or "\n" in value:
+        return "%s: %r is not an API server URL such as https://10.0.0.1:6443" % (variable, split_host(value)[0])
+    return None
+
+
 class Redactor:
     """Removes every secret of the connection from a text."""
 

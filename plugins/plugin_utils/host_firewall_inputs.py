@@ -13,7 +13,6 @@ the hosts. Nothing here touches a host."""
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
 
 from ansible_collections.clusterguard.portworx.plugins.module_utils import firewall as fw
 from ansible_collections.clusterguard.portworx.plugins.module_utils import ports as portlib
@@ -121,12 +120,9 @@ def check_common(values):
     for name in names:
         if not VAR_NAME.match(name):
             raise spec.InputError("host_firewall_node_address_vars: %r is not a variable name" % (name,))
-    host = values.get("host_firewall_host")
-    if host:
-        parts = urlsplit(host)
-        if parts.scheme not in ("https", "http") or not parts.hostname or "\n" in host:
-            raise spec.InputError("host_firewall_host: %r is not an API server URL such as https://10.0.0.1:6443"
-                                  % (cluster.split_host(host)[0],))
+    error = cluster.url_error("host_firewall_host", values.get("host_firewall_host"))
+    if error:
+        raise spec.InputError(error)
 
 
 def _listed(values):
@@ -140,27 +136,6 @@ def _listed(values):
             raise spec.InputError("host_firewall_node_addresses: %s" % error)
         out.append((value, "host_firewall_node_addresses", str(netcalc.parse_network(value).ip)))
     return out
-
-
-def cluster_workers(nodes):
-    """[(node, "InternalIP", address)] of the cluster's Node objects."""
-    out = []
-    for node in nodes:
-        name = (node.get("metadata") or {}).get("name")
-        for item in (node.get("status") or {}).get("addresses") or []:
-            if item.get("type") == "InternalIP" and netcalc.host_address_error(item.get("address", "")) is None:
-                out.append((name, "InternalIP", str(netcalc.parse_network(item["address"]).ip)))
-    return out
-
-
-def missing_from_inventory(inventory, nodes):
-    """Names (and addresses) of cluster Nodes none of whose InternalIPs the inventory holds."""
-    have = {a for _h, _v, a in inventory}
-    by_node = {}
-    for name, _var, address in cluster_workers(nodes):
-        by_node.setdefault(name, []).append(address)
-    return ["%s (%s)" % (name, ", ".join(addrs)) for name, addrs in sorted(by_node.items())
-            if not any(a in have for a in addrs)]
 
 
 def plan(play_hosts, values_of, groups, hostvar, ssh_port_of, nodes_of=None):

@@ -12,7 +12,6 @@ and the value. Nothing here writes to the cluster."""
 from __future__ import annotations
 
 import json
-from urllib.parse import urlsplit
 
 from ansible_collections.clusterguard.portworx.plugins.module_utils import ports as portlib
 from ansible_collections.clusterguard.portworx.plugins.plugin_utils import cluster, k8snames, netcalc, policies, spec
@@ -83,13 +82,9 @@ def _exempt(values):
 
 
 def _host(value):
-    if not value:
-        return
-    parts = urlsplit(value)
-    if parts.scheme not in ("https", "http") or not parts.hostname or "\n" in value:
-        host, _u, _p = cluster.split_host(value)
-        raise spec.InputError("network_policy_host: %r is not an API server URL such as https://10.0.0.1:6443"
-                              % (host,))
+    error = cluster.url_error("network_policy_host", value)
+    if error:
+        raise spec.InputError(error)
 
 
 def check(values):
@@ -194,13 +189,23 @@ def _owned_labels(namespace, manager):
     return owned
 
 
-def node_drift(inventory, nodes):
-    """Warnings that compare addresses: cluster nodes the inventory lacks, inventory hosts the cluster lacks."""
-    have = {}
+def node_addresses(nodes):
+    """[(node, "InternalIP", address)] of Node objects, each address written as the inventory's are
+    (``fd42:0::12`` becomes ``fd42::12``), so that the two compare; what is no host address is left out."""
+    out = []
     for node in nodes:
         name = (node.get("metadata") or {}).get("name")
-        have[name] = [a["address"] for a in (node.get("status") or {}).get("addresses") or []
-                      if a.get("type") == "InternalIP"]
+        for item in (node.get("status") or {}).get("addresses") or []:
+            if item.get("type") == "InternalIP" and netcalc.host_address_error(item.get("address", "")) is None:
+                out.append((name, "InternalIP", str(netcalc.parse_network(item["address"]).ip)))
+    return out
+
+
+def node_drift(inventory, nodes):
+    """Warnings that compare addresses: cluster nodes the inventory lacks, inventory hosts the cluster lacks."""
+    have = {(n.get("metadata") or {}).get("name"): [] for n in nodes}
+    for name, _var, address in node_addresses(nodes):
+        have[name].append(address)
     inv_addresses = {a for _h, _v, a in inventory}
     cluster_addresses = {a for addrs in have.values() for a in addrs}
     missing = ["%s (%s)" % (name, ", ".join(addrs)) for name, addrs in sorted(have.items())
