@@ -196,8 +196,9 @@ class Reader:
         self.api = k8s_client.ApiClient(self.cfg)
 
     def get(self, path, selector=None, missing_ok=False):
-        """The items of one list. Uses the client's REST layer, which every version of the
-        kubernetes package has, with the URL and headers built here."""
+        """The items of one list, or None when it is missing (404; ``missing_ok`` True) or
+        when its status is one of ``missing_ok`` (a tuple such as (403, 404)). Uses the
+        client's REST layer, which every version of the kubernetes package has, with the URL and headers built here."""
         url = self.cfg.host.rstrip("/") + path + ("?" + urlencode({"labelSelector": selector}) if selector else "")
         headers = {"Accept": "application/json"}
         if self.cfg.refresh_api_key_hook:
@@ -215,7 +216,7 @@ class Reader:
                 raise ClusterError("cannot reach the API server at %s: %s" % (
                     self.redact(self.cfg.host), self.redact(_short(exc)))) from None
             status, data = exc.status, exc.body  # older clients raise for every status >= 400
-        if status == 404 and missing_ok:
+        if missing_ok and status in ((404,) if missing_ok is True else tuple(missing_ok)):
             return None
         try:
             body = json.loads(data)

@@ -58,12 +58,8 @@ _REQUIREMENT = re.compile(
     r"|\s+(?P<setop>in|notin)\s*\((?P<values>[^()]*)\))?)\s*")
 
 
-def selector_error(text):
-    """Why ``text`` is not a label selector the API server accepts, or None."""
-    if not isinstance(text, str):
-        return "%r is not a label selector" % (text,)
-    if text.strip() == "":
-        return None
+def _requirements(text):
+    """The requirements of a selector, split at top-level commas."""
     depth, parts, current = 0, [], ""
     for char in text:
         if char == "(":
@@ -76,7 +72,16 @@ def selector_error(text):
         else:
             current += char
     parts.append(current)
-    for part in parts:
+    return parts
+
+
+def selector_error(text):
+    """Why ``text`` is not a label selector the API server accepts, or None."""
+    if not isinstance(text, str):
+        return "%r is not a label selector" % (text,)
+    if text.strip() == "":
+        return None
+    for part in _requirements(text):
         match = _REQUIREMENT.fullmatch(part)
         if not match:
             return "%r is not a label selector (such as 'portworx-guard=on' or 'team in (a,b)')" % (text,)
@@ -94,3 +99,26 @@ def selector_error(text):
             if error:
                 return "%r: %s" % (text, error)
     return None
+
+
+def label_selector(text):
+    """The LabelSelector object of a selector string that ``selector_error`` accepts:
+    every requirement as a matchExpression, with the same meaning (``a!=b`` and
+    ``a notin (b)`` both match objects without the key)."""
+    exprs = []
+    if not text or not text.strip():
+        return {}
+    for part in _requirements(text):
+        match = _REQUIREMENT.fullmatch(part)
+        if match.group("nkey"):
+            exprs.append({"key": match.group("nkey"), "operator": "DoesNotExist"})
+        elif match.group("op"):
+            operator = "NotIn" if match.group("op") == "!=" else "In"
+            exprs.append({"key": match.group("key"), "operator": operator, "values": [match.group("value")]})
+        elif match.group("setop"):
+            values = sorted({v.strip() for v in match.group("values").split(",")})
+            exprs.append({"key": match.group("key"), "operator": "In" if match.group("setop") == "in" else "NotIn",
+                          "values": values})
+        else:
+            exprs.append({"key": match.group("key"), "operator": "Exists"})
+    return {"matchExpressions": exprs}

@@ -15,6 +15,7 @@ import json
 
 from ansible_collections.clusterguard.portworx.plugins.module_utils import ports as portlib
 from ansible_collections.clusterguard.portworx.plugins.plugin_utils import cluster, k8snames, netcalc, policies, spec
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils import cluster_policies as cnp
 
 ROLE = "network_policy"
 PREFIX = ROLE + "_"
@@ -124,6 +125,13 @@ def check(values):
     manager = v["network_policy_field_manager"]
     if not manager or len(manager) > 128 or any(c in manager for c in "\n\r\t"):
         errors.append("network_policy_field_manager: %r must be 1-128 printable characters" % (manager,))
+    if not 0 <= v["network_policy_cluster_priority"] <= 999:
+        errors.append("network_policy_cluster_priority: %r must be 0-999 (the system namespace's object takes the next "
+                      "number; OVN-Kubernetes accepts AdminNetworkPolicy priorities up to 99)"
+                      % (v["network_policy_cluster_priority"],))
+    if v["network_policy_scope"] == "cluster" and v["network_policy_mode"] == "seed":
+        errors.append("network_policy_mode: 'seed' (the document's NetworkPolicies as written) has no cluster-scoped "
+                      "form; with network_policy_scope %r use 'precise'" % (v["network_policy_scope"],))
     if v["network_policy_pod_security"] and not v["network_policy_pod_security_modes"]:
         errors.append("network_policy_pod_security_modes: [] names no mode; give enforce, warn or audit")
     if render:
@@ -164,6 +172,12 @@ def requests(v):
                       True)
     if v["network_policy_node_cidr_mode"] == "subnet" and not v["network_policy_service_cidrs"]:
         out["servicecidrs"] = (p("networking.k8s.io/v1", "servicecidrs"), None, True)
+    # Always, so that a switch of scope or API prunes what the other left. Where neither
+    # is wanted, a list that is missing or forbidden holds nothing of ours to prune.
+    for api in cnp.APIS:
+        needed = v["network_policy_scope"] != "namespaces" and api == v["network_policy_cluster_api"]
+        out["cluster:" + api] = (p(cnp.api_version(api), cnp.APIS[api]["plural"]),
+                                 "app.kubernetes.io/managed-by=clusterguard.portworx", True if needed else (403, 404))
     if v["network_policy_check_cni"] and v["network_policy_state"] == "present":
         out["daemonsets"] = (p("apps/v1", "daemonsets"), None, False)
     return out
@@ -242,15 +256,18 @@ def plan(v, inventory, read, detail=False):
         if extra:
             warnings.append("inventory workers %s are no InternalIP of any Node of the cluster: wrong kubeconfig, "
                             "or a stale inventory?" % ", ".join(extra))
-    wanted = []
+    wanted, cluster_wanted = [], []
     selection = {"selected": [], "missing": []}
+    scope = v["network_policy_scope"]
+    namespaced = scope in ("namespaces", "both")
+    by_nodes = scope == "cluster" and v["network_policy_cluster_peer"] == "nodes"
     if present:
         node_list = {"inventory": inventory_nodes, "list": netcalc.node_cidrs(v["network_policy_node_addresses"]),
                      "cluster": cluster_nodes}[source]
-        if not node_list:
+        if not node_list and not by_nodes:
             raise spec.InputError("network_policy_node_source: %r gives no node addresses%s" % (
                 source, " (the cluster's Node objects report no InternalIP)" if source == "cluster" else ""))
-        if v["network_policy_node_cidr_mode"] == "subnet":
+        if v["network_policy_node_cidr_mode"] == "subnet" and node_list:
             node_list = _subnet(v, node_list, nodes, read)
         existing = [n["metadata"]["name"] for n in read["namespaces"] if not terminating(n)] if read else list(
             v["network_policy_namespaces"])
@@ -260,46 +277,87 @@ def plan(v, inventory, read, detail=False):
         exclude += [v["network_policy_system_namespace"], v["network_policy_portworx_namespace"]]
         selection = policies.select_namespaces(existing, v["network_policy_namespaces"],
                                                v["network_policy_all_namespaces"], exclude)
-        if selection["missing"]:
+        if selection["missing"] and (namespaced or v["network_policy_pod_security"]):
             warnings.append("namespaces %s do not exist; skipped" % ", ".join(selection["missing"]))
-        api_addresses = [a for s in read.get("api") or [] for e in s.get("endpoints") or [] for a in e.get("addresses") or []]
-        wanted = policies.build(
-            node_list, selection["selected"], mode=v["network_policy_mode"], ports=v["network_policy_ports"],
-            exempt=v["network_policy_exempt_pods"], system_namespace=v["network_policy_system_namespace"],
-            seed_allow_ports=v["network_policy_seed_allow_ports"], api_port=v["network_policy_api_port"],
-            api_cidrs=api_addresses, block_name=v["network_policy_block_name"], api_name=v["network_policy_api_name"],
-            labels=labels)
+        if namespaced:
+            api_addresses = [a for s in read.get("api") or [] for e in s.get("endpoints") or []
+                             for a in e.get("addresses") or []]
+            wanted = policies.build(
+                node_list, selection["selected"], mode=v["network_policy_mode"], ports=v["network_policy_ports"],
+                exempt=v["network_policy_exempt_pods"], system_namespace=v["network_policy_system_namespace"],
+                seed_allow_ports=v["network_policy_seed_allow_ports"], api_port=v["network_policy_api_port"],
+                api_cidrs=api_addresses, block_name=v["network_policy_block_name"],
+                api_name=v["network_policy_api_name"], labels=labels)
+        if scope in ("cluster", "both"):
+            cluster_wanted = _cluster_objects(v, node_list, exclude, labels)
         if v["network_policy_check_cni"] and read and not any(
                 any(word in (d.get("metadata") or {}).get("name", "") for word in CNI) for d in read.get("daemonsets") or []):
             warnings.append("no DaemonSet of a NetworkPolicy-enforcing CNI (Calico, Cilium, Antrea, kube-router, ...) was "
                             "found: the API server stores these policies, but nothing may enforce them. The host firewall "
                             "still protects the ports against other hosts.")
     if not read:
-        out["files"] = _render(wanted, selection["selected"] if present else [], v)
-        out["objects"] = len(wanted)
+        out["files"] = _render(wanted + cluster_wanted, selection["selected"] if present else [], v)
+        out["objects"] = len(wanted) + len(cluster_wanted)
         return out, warnings
-    ours, others = [], []
-    for obj in read.get("ours") or []:
-        mine = _labels(obj).get(INSTANCE_LABEL, "default")
-        (ours if mine == instance else others).append(obj)
-    taken = {(o["metadata"]["namespace"], o["metadata"]["name"]): _labels(o).get(INSTANCE_LABEL, "default") for o in others}
-    for obj in wanted:
-        key = (obj["metadata"]["namespace"], obj["metadata"]["name"])
-        if key in taken:
-            raise spec.InputError(
-                "network_policy_instance: %r would take over %s/%s, which instance %r of this role manages; give this "
-                "use other policy names (network_policy_block_name, network_policy_api_name)" % (
-                    instance, key[0], key[1], taken[key]))
+    ours, others = _split_instance(read.get("ours") or [], instance)
+    _no_takeover(wanted, others, instance)
     if detail:
         out["wanted"] = [[o["metadata"]["namespace"], o["metadata"]["name"]] for o in wanted]
+        out["cluster_wanted"] = [[o["kind"], o["metadata"]["name"]] for o in cluster_wanted]
         out["selected"] = list(selection["selected"])
         out["excluded"] = sorted(set(v["network_policy_exclude_namespaces"]) | {v["network_policy_portworx_namespace"]})
         out["missing_nodes"] = node_drift(inventory, nodes)[0] if nodes else []
     out["apply"] = policies.changed(wanted, ours)
     out["prune"] = policies.stale(ours, wanted)
-    out["objects"] = len(wanted)
+    api = v["network_policy_cluster_api"]
+    if cluster_wanted and read.get("cluster:" + api) is None:
+        raise spec.InputError(
+            "network_policy_scope: %r needs the %s API (%s, CRD %s), which this cluster does not serve. Install it "
+            "(from %s, or with a CNI that implements it), pick the other network_policy_cluster_api, or use "
+            "network_policy_scope 'namespaces'" % (scope, api, cnp.api_version(api), cnp.crd_name(api),
+                                                   cnp.APIS[api]["source"]))
+    for kind in cnp.APIS:
+        mine, theirs = _split_instance(read.get("cluster:" + kind) or [], instance)
+        keep = [o for o in cluster_wanted if o["kind"] == kind]
+        _no_takeover(keep, theirs, instance)
+        out["apply"].extend(policies.changed(keep, mine))
+        names = {o["metadata"]["name"] for o in keep}
+        out["prune"].extend(cnp.stub(kind, o["metadata"]["name"]) for o in mine if o["metadata"]["name"] not in names)
+    out["objects"] = len(wanted) + len(cluster_wanted)
     _pod_security(v, selection["selected"] if present else [], read["namespaces"], out, warnings)
     return out, warnings
+
+
+def _split_instance(objects, instance):
+    """(ours, other instances') among the objects that carry our managed-by label."""
+    ours, others = [], []
+    for obj in objects:
+        (ours if _labels(obj).get(INSTANCE_LABEL, "default") == instance else others).append(obj)
+    return ours, others
+
+
+def _no_takeover(wanted, others, instance):
+    taken = {((o.get("metadata") or {}).get("namespace"), o["metadata"]["name"]): _labels(o).get(INSTANCE_LABEL, "default")
+             for o in others}
+    for obj in wanted:
+        key = (obj["metadata"].get("namespace"), obj["metadata"]["name"])
+        if key in taken:
+            where = "%s/%s" % key if key[0] else "%s %s" % (obj["kind"], key[1])
+            raise spec.InputError(
+                "network_policy_instance: %r would take over %s, which instance %r of this role manages; give this "
+                "use other policy names (network_policy_block_name, network_policy_api_name)" % (
+                    instance, where, taken[key]))
+
+
+def _cluster_objects(v, node_list, exclude, labels):
+    try:
+        return cnp.build(
+            v["network_policy_cluster_api"], node_list, v["network_policy_ports"], exclude,
+            v["network_policy_system_namespace"], v["network_policy_exempt_pods"],
+            v["network_policy_cluster_priority"], v["network_policy_block_name"], peer=v["network_policy_cluster_peer"],
+            namespace_selector=k8snames.label_selector(v["network_policy_namespace_selector"]), labels=labels)
+    except cnp.ClusterPolicyError as exc:
+        raise spec.InputError("network_policy_scope: %s" % exc) from None
 
 
 def _subnet(v, node_list, nodes, read):
@@ -371,7 +429,10 @@ def _pod_security(v, selected, namespaces, out, warnings):
 def _render(objects, selected, v):
     files = {}
     for obj in objects:
-        files["%s--%s.yaml" % (obj["metadata"]["namespace"], obj["metadata"]["name"])] = obj
+        if obj["metadata"].get("namespace"):
+            files["%s--%s.yaml" % (obj["metadata"]["namespace"], obj["metadata"]["name"])] = obj
+        else:
+            files["cluster--%s--%s.yaml" % (obj["kind"].lower(), obj["metadata"]["name"])] = obj
     if v["network_policy_pod_security"]:
         labels = _psa_labels(v)
         labels[PSA_MARKER] = v["network_policy_instance"]

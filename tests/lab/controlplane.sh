@@ -114,6 +114,7 @@ up() {
         "https://127.0.0.1:$api_port/readyz" >/dev/null 2>&1; then
       echo "kube-apiserver ready on https://127.0.0.1:$api_port after ${i}x0.5s; kubeconfig: $dir/kubeconfig"
       [[ -f $dir/inventory.yml ]] && "$python" "$here/register_nodes.py" "$dir/kubeconfig" "$dir/inventory.yml"
+      "$here/install_crds.sh" "$dir/kubeconfig"
       return 0
     fi
     running kube-apiserver || { echo "controlplane.sh: kube-apiserver exited; last log lines:" >&2; tail -20 "$cp_dir/kube-apiserver.log" >&2; exit 1; }

@@ -41,3 +41,13 @@ def test_label_value(value, ok):
 ])
 def test_selector(value, ok):
     assert (k.selector_error(value) is None) == ok
+
+
+def test_label_selector_has_the_meaning_of_the_string():
+    from ansible_collections.clusterguard.portworx.plugins.plugin_utils.k8snames import label_selector
+
+    assert label_selector("") == {}
+    assert label_selector("a=b,c!=d,!e,f,g in (y, x),h notin (z)") == {"matchExpressions": [
+        {"key": "a", "operator": "In", "values": ["b"]}, {"key": "c", "operator": "NotIn", "values": ["d"]},
+        {"key": "e", "operator": "DoesNotExist"}, {"key": "f", "operator": "Exists"},
+        {"key": "g", "operator": "In", "values": ["x", "y"]}, {"key": "h", "operator": "NotIn", "values": ["z"]}]}

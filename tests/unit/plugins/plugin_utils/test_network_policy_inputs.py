@@ -91,3 +91,65 @@ def test_two_instances_cannot_share_an_object():
     theirs = policies.build(["10.0.0.11"], ["default"], labels={npi.INSTANCE_LABEL: "a"})
     with pytest.raises(spec.InputError, match="network_policy_instance: 'b' would take over kube-system/"):
         npi.plan(v, INVENTORY, read(ours=theirs))
+
+
+# -- network_policy_scope ----------------------------------------------------
+def cluster_read(**extra):
+    """A cluster that serves both cluster-scoped APIs."""
+    return read(**{"cluster:ClusterNetworkPolicy": [], "cluster:AdminNetworkPolicy": [], **extra})
+
+
+def test_cluster_scope_wants_two_admin_objects_and_prunes_our_networkpolicies():
+    old = policies.build(["10.0.0.11", "10.0.0.12"], ["default"], labels={npi.INSTANCE_LABEL: "default"})
+    out, warnings = npi.plan(values(scope="cluster"), INVENTORY, cluster_read(ours=old))
+    assert [(o["kind"], o["metadata"]["name"], o["spec"]["priority"]) for o in out["apply"]] == [
+        ("ClusterNetworkPolicy", "block-9001-for-non-system-users", 20),
+        ("ClusterNetworkPolicy", "block-9001-for-non-system-users-kube-system", 21)]
+    assert sorted((o["metadata"]["namespace"], o["metadata"]["name"]) for o in out["prune"]) == sorted(
+        (o["metadata"]["namespace"], o["metadata"]["name"]) for o in old)
+    assert not any("do not exist" in w for w in warnings)
+
+
+def test_cluster_scope_is_refused_when_the_api_is_not_served():
+    with pytest.raises(spec.InputError) as err:
+        npi.plan(values(scope="cluster"), INVENTORY, read(**{"cluster:ClusterNetworkPolicy": None}))
+    assert "network_policy_scope: 'cluster' needs the ClusterNetworkPolicy API" in str(err.value)
+    assert "clusternetworkpolicies.policy.networking.k8s.io" in str(err.value)
+
+
+def test_absent_or_namespaces_scope_prunes_cluster_objects_of_either_api_and_only_ours():
+    from ansible_collections.clusterguard.portworx.plugins.plugin_utils import cluster_policies as cnp
+
+    mine = cnp.build("AdminNetworkPolicy", ["10.0.0.11"], "9001-9022", [], "kube-system", [], 20, "block",
+                     labels={npi.INSTANCE_LABEL: "default"})
+    other = cnp.build("ClusterNetworkPolicy", ["10.0.0.11"], "9001-9022", [], "kube-system", [], 40, "b2",
+                      labels={npi.INSTANCE_LABEL: "second"})
+    for v in (values(state="absent"), values(scope="namespaces")):
+        out, _w = npi.plan(v, INVENTORY, cluster_read(**{"cluster:AdminNetworkPolicy": mine,
+                                                         "cluster:ClusterNetworkPolicy": other}))
+        assert [(o["kind"], o["metadata"]["name"]) for o in out["prune"]] == [
+            ("AdminNetworkPolicy", "block"), ("AdminNetworkPolicy", "block-kube-system")]
+
+
+def test_cluster_scope_second_run_changes_nothing_and_names_clash_between_instances():
+    v = values(scope="cluster")
+    first, _w = npi.plan(v, INVENTORY, cluster_read())
+    again, _w = npi.plan(v, INVENTORY, cluster_read(**{"cluster:ClusterNetworkPolicy": first["apply"]}))
+    assert again["apply"] == [] and again["prune"] == []
+    with pytest.raises(spec.InputError, match="'b' would take over ClusterNetworkPolicy block-9001-for-non-system-users"):
+        npi.plan(values(scope="cluster", instance="b"), INVENTORY,
+                 cluster_read(**{"cluster:ClusterNetworkPolicy": first["apply"]}))
+
+
+def test_render_writes_cluster_objects():
+    out, _w = npi.plan(values(scope="both", render_dir="/out", cluster_api="AdminNetworkPolicy"), INVENTORY, None)
+    assert "cluster--adminnetworkpolicy--block-9001-for-non-system-users.yaml" in out["files"]
+    assert "default--allow-api.yaml" in out["files"]
+
+
+@pytest.mark.parametrize("given, message", [
+    ({"scope": "cluster", "cluster_priority": 1000}, "network_policy_cluster_priority: 1000 must be 0-999"),
+    ({"scope": "cluster", "mode": "seed"}, "network_policy_mode: 'seed'"),
+])
+def test_check_cluster_scope(given, message):
+    assert any(message in e for e in npi.check(values(**given)))
