@@ -27,8 +27,15 @@ echo "site.yml took $((SECONDS - start))s"
 say "AFTER: only loopback and the other workers reach 9001-9022; 8999, 9000 and 9023 are untouched"
 reach --title "AFTER  (BLOCKED = dropped by the firewall)" --expect-guarded 9001-9022
 
-say "NetworkPolicies now on the lab cluster"
+say "policies now on the lab cluster (network_policy_scope: cluster, from inventories/lab/group_vars)"
 python tests/lab/show_policies.py "$kubeconfig"
+
+late="team-late-$(date +%H%M%S)"
+say "a namespace created AFTER the run ($late): the ClusterNetworkPolicy covers it without a re-run."
+echo "   What the policies decide, read from the API server and judged tier by tier (Admin tier, then"
+echo "   NetworkPolicy) by the tests' evaluator; the lab has no CNI, so these are not packets:"
+python tests/lab/show_policies.py "$kubeconfig" --ensure-namespaces "$late"
+python tests/lab/policy_table.py "$kubeconfig" team-a "$late"
 
 say "a second run changes nothing:"
 ansible-playbook playbooks/site.yml | grep -E '^(cgpx|localhost)'

@@ -20,6 +20,7 @@ import json
 from xml.etree import ElementTree
 
 from ansible_collections.clusterguard.portworx.plugins.module_utils import ports as portlib
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils import k8snames
 from ansible_collections.clusterguard.portworx.plugins.plugin_utils import network_policy_inputs as npi
 
 STATUSES = ("fail", "warn", "pass", "info")
@@ -215,6 +216,26 @@ def _meta(obj):
     return obj.get("metadata") or {}
 
 
+def selector_matches(selector, labels):
+    """Whether a LabelSelector (matchLabels, matchExpressions) selects an object with ``labels``."""
+    for key, value in (selector.get("matchLabels") or {}).items():
+        if labels.get(key) != value:
+            return False
+    for expr in selector.get("matchExpressions") or []:
+        key, op, values = expr["key"], expr["operator"], expr.get("values") or []
+        if (op == "In" and labels.get(key) not in values) or (op == "NotIn" and key in labels and labels[key] in values) \
+                or (op == "Exists" and key not in labels) or (op == "DoesNotExist" and key in labels):
+            return False
+    return True
+
+
+def _covered(v, bad, what, namespace):
+    if bad:
+        return check("namespace", namespace, "policies", "fail", "to be covered by %s %s, which is missing or changed"
+                     % (v["network_policy_cluster_api"], what))
+    return check("namespace", namespace, "policies", "pass", "covered by %s %s" % (v["network_policy_cluster_api"], what))
+
+
 def cluster_checks(v, found, read, missing_nodes, cni, partial_inventory=False):
     """Checks of the cluster.
 
@@ -232,6 +253,15 @@ def cluster_checks(v, found, read, missing_nodes, cni, partial_inventory=False):
     differs = {}
     for obj in found.get("apply") or []:
         differs.setdefault(_meta(obj).get("namespace"), []).append(_meta(obj).get("name"))
+    cluster_scope = v["network_policy_scope"] != "namespaces"
+    cluster_wanted = ["%s %s" % tuple(pair) for pair in found.get("cluster_wanted") or []]
+    cluster_bad = differs.pop(None, [])
+    if cluster_scope:
+        out.append(check("cluster", "cluster", "cluster_policies", "fail" if cluster_bad else "pass",
+                         ("missing or changed: %s" % ", ".join(sorted(cluster_bad))) if cluster_bad else
+                         "%s in the Admin tier, priority %d" % (", ".join(cluster_wanted),
+                                                                v["network_policy_cluster_priority"])))
+    subject = k8snames.label_selector(v["network_policy_namespace_selector"])
     have_ours = {_meta(o).get("namespace") for o in read.get("ours") or []}
     wanted = {}
     for namespace, name in found.get("wanted") or []:
@@ -260,8 +290,17 @@ def cluster_checks(v, found, read, missing_nodes, cni, partial_inventory=False):
                                  ", ".join(sorted(differs[name]))))
             else:
                 out.append(check("namespace", name, "policies", "pass", ", ".join(sorted(wanted[name]))))
+        elif cluster_scope and name == v["network_policy_system_namespace"]:
+            out.append(_covered(v, cluster_bad, "%s-%s (pods without an exempt label)" % (
+                v["network_policy_block_name"], name), name))
         elif name in excluded:
             out.append(check("namespace", name, "policies", "info", "excluded from the policies"))
+        elif cluster_scope and selector_matches(subject, labels):
+            out.append(_covered(v, cluster_bad, v["network_policy_block_name"], name))
+        elif cluster_scope:
+            out.append(check("namespace", name, "policies", "fail",
+                             "no policy of ours: network_policy_namespace_selector %r does not match it"
+                             % v["network_policy_namespace_selector"]))
         elif v["network_policy_all_namespaces"] or v["network_policy_namespace_selector"]:
             out.append(check("namespace", name, "policies", "fail",
                              "no policy of ours: created %s, after the last run, or not matched" %
@@ -287,7 +326,8 @@ def cluster_checks(v, found, read, missing_nodes, cni, partial_inventory=False):
                          "pods out of the selected namespaces"))
     if found.get("prune"):
         out.append(check("cluster", "cluster", "stale_objects", "warn", "objects of ours no longer wanted: %s" % ", ".join(
-            "%s/%s" % (_meta(o).get("namespace"), _meta(o).get("name")) for o in found["prune"])))
+            "%s/%s" % (_meta(o).get("namespace"), _meta(o).get("name")) if _meta(o).get("namespace") else
+            "%s %s" % (o.get("kind"), _meta(o).get("name")) for o in found["prune"])))
     else:
         out.append(check("cluster", "cluster", "stale_objects", "pass", "none"))
     if missing_nodes and partial_inventory:

@@ -100,8 +100,8 @@ def test_a_namespace_created_after_the_run_is_blocked_from_the_node_ports_only(
     assert not wrong, wrong
 
 
-def test_switching_scope_prunes_what_the_other_left_and_absent_keeps_others(api, kubeconfig, inventory, namespace,
-                                                                              clean):
+def test_switching_scope_prunes_what_the_other_left_and_absent_keeps_others(
+        api, kubeconfig, inventory, namespace, clean):
     from kubernetes import client
 
     custom = client.CustomObjectsApi(api)
@@ -142,7 +142,7 @@ def test_a_cluster_without_the_api_is_refused_by_name_before_anything_changes(ap
     ext = client.ApiextensionsV1Api(api)
     ext.delete_custom_resource_definition("adminnetworkpolicies.policy.networking.k8s.io")
     try:
-        for _ in range(50):  # the API server stops serving it a moment later
+        for _attempt in range(50):  # the API server stops serving it a moment later
             try:
                 client.CustomObjectsApi(api).list_cluster_custom_object(GROUP, "v1alpha1", "adminnetworkpolicies")
             except client.exceptions.ApiException as exc:

@@ -97,8 +97,8 @@ def test_pods_subject_nodes_peer_and_anp_ports():
     anp = cnp(None, 3, {"pods": {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
                                  "podSelector": {"matchExpressions": [{"key": "component", "operator": "NotIn",
                                                                        "values": ["stork"]}]}}},
-              [{"action": "Deny", "to": [{"nodes": {}}], "ports": [{"portRange": {"protocol": "TCP", "start": 9001,
-                                                                                 "end": 9022}}]}],
+              [{"action": "Deny", "to": [{"nodes": {}}],
+                "ports": [{"portRange": {"protocol": "TCP", "start": 9001, "end": 9022}}]}],
               kind="AdminNetworkPolicy")
     ks = {"kubernetes.io/metadata.name": "kube-system"}
     assert not connection_allowed([], [anp], [node], "kube-system", ks, {}, "10.1.0.1", "TCP", 9010)

@@ -134,3 +134,25 @@ def test_verify_under_check_mode_reports_but_does_not_fail(locked, tmp_path, nam
     report = json.load(open(tmp_path / "report.json"))
     assert ("namespace", namespace, "policies") in failing(report)
     assert "failed=0" in out
+
+
+def test_with_cluster_scope_a_namespace_created_after_the_run_is_covered(locked, tmp_path, namespace, api):
+    """The same late namespace as above, with network_policy_scope cluster: covered, not named."""
+    from test_cluster_scope import cluster_objects
+
+    cluster = dict(SETTINGS, network_policy_scope="cluster")
+    try:
+        run_playbook(SITE, locked, cluster, args=("--tags", "network_policy"))
+        late = "late-" + namespace
+        __import__("kubernetes").client.CoreV1Api(api).create_namespace({"metadata": {"name": late}})
+        out = run_playbook(VERIFY, locked, dict(cluster, verify_report_dir=str(tmp_path)))
+        report = json.load(open(tmp_path / "report.json"))
+        assert failing(report) == set(), report
+        detail = {(c["subject"], c["check"]): (c["status"], c["detail"]) for c in report["checks"]}
+        assert detail[(late, "policies")] == ("pass", "covered by ClusterNetworkPolicy block-9001-for-non-system-users")
+        assert detail[("cluster", "cluster_policies")][0] == "pass"
+        assert "failed=0" in out
+        # the objects go when the scope goes back: the fixture's lock_down runs the namespace scope
+    finally:
+        lock_down(locked)
+        assert cluster_objects(api) == []

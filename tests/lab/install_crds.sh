@@ -12,7 +12,7 @@ repo=$(cd "$here/../.." && pwd)
 python=${LAB_PYTHON:-$repo/.venv/bin/python}
 kubeconfig=$1
 shift
-kinds=("${@:-ClusterNetworkPolicy AdminNetworkPolicy}")
+if (($#)); then kinds=("$@"); else kinds=(ClusterNetworkPolicy AdminNetworkPolicy); fi
 go=$("$repo/scripts/go.sh")
 
 module_dir() {  # module@version -> its directory in the module cache (downloaded once)
@@ -20,7 +20,7 @@ module_dir() {  # module@version -> its directory in the module cache (downloade
 }
 
 files=()
-for kind in ${kinds[*]}; do
+for kind in "${kinds[@]}"; do
   case $kind in
     ClusterNetworkPolicy) files+=("$(module_dir sigs.k8s.io/network-policy-api@v0.3.0)/config/crd/experimental/policy.networking.k8s.io_clusternetworkpolicies.yaml") ;;
     AdminNetworkPolicy) files+=("$(module_dir sigs.k8s.io/network-policy-api@v0.1.7)/config/crd/experimental/policy.networking.k8s.io_adminnetworkpolicies.yaml") ;;

@@ -25,7 +25,32 @@ def summary(policy):
         parts.append("to [%s] ports [%s]" % (", ".join(peers) or "any", ", ".join(ports) or "all"))
     selector = "all pods" if not (spec.pod_selector.match_expressions or spec.pod_selector.match_labels) \
         else "pods except %d exempt label sets" % len(spec.pod_selector.match_expressions or [])
-    return "%-12s %-34s %-28s %s" % (policy.metadata.namespace, policy.metadata.name, selector, "; ".join(parts))
+    return "%-12s %-44s %-30s %s" % (policy.metadata.namespace, policy.metadata.name, selector, "; ".join(parts))
+
+
+def cluster_summary(kind, obj):
+    spec = obj["spec"]
+    subject = spec["subject"]
+    if "namespaces" in subject:
+        left_out = [v for e in subject["namespaces"].get("matchExpressions") or [] if e["operator"] == "NotIn"
+                    for v in e["values"]]
+        who = "all namespaces but %d" % len(left_out)
+    else:
+        who = "%s pods but exempt" % subject["pods"]["namespaceSelector"].get("matchLabels", {}).get(
+            "kubernetes.io/metadata.name", "?")
+    rules = []
+    for rule in spec.get("egress") or []:
+        peers = sum(len(p.get("networks") or []) for p in rule["to"])
+        to = "%d node CIDRs" % peers if peers else "all Nodes"
+        ports = []
+        for entry in rule.get("protocols") or rule.get("ports") or []:
+            one = entry.get("tcp", {}).get("destinationPort") or entry.get("portRange") or entry.get("portNumber") or {}
+            span = one.get("range") or one
+            ports.append("%s-%s" % (span.get("start"), span.get("end")) if "start" in span else str(
+                span.get("number") or span.get("port")))
+        rules.append("%s TCP %s to %s" % (rule["action"], ",".join(ports), to))
+    return "%-12s %-44s %-30s %s" % ("(cluster)", obj["metadata"]["name"], who, "%s %s priority %s: %s" % (
+        kind, spec.get("tier", "Admin"), spec["priority"], "; ".join(rules)))
 
 
 def main():
@@ -44,11 +69,22 @@ def main():
     if args.ensure_namespaces:
         return
     items = client.NetworkingV1Api(api).list_network_policy_for_all_namespaces().items
-    print("%-12s %-34s %-28s %s" % ("namespace", "policy", "selects", "egress allowed"))
+    print("%-12s %-44s %-30s %s" % ("namespace", "policy", "selects", "egress allowed"))
     for policy in sorted(items, key=lambda p: (p.metadata.namespace, p.metadata.name)):
         print(summary(policy))
     if not items:
         print("(none)")
+    for kind, version, plural in (("ClusterNetworkPolicy", "v1beta1", "clusternetworkpolicies"),
+                                  ("AdminNetworkPolicy", "v1alpha1", "adminnetworkpolicies")):
+        try:
+            objects = client.CustomObjectsApi(api).list_cluster_custom_object(
+                "policy.networking.k8s.io", version, plural)["items"]
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
+            continue
+        for obj in sorted(objects, key=lambda o: o["metadata"]["name"]):
+            print(cluster_summary(kind, obj))
 
 
 if __name__ == "__main__":

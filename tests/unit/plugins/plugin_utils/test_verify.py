@@ -118,7 +118,9 @@ def test_host_checks_of_a_host_not_read_or_not_guarded():
 
 V = {"network_policy_state": "present", "network_policy_all_namespaces": False, "network_policy_namespace_selector": "",
      "network_policy_pod_security": "", "network_policy_pod_security_modes": ["enforce"],
-     "network_policy_system_namespace": "kube-system"}
+     "network_policy_system_namespace": "kube-system", "network_policy_scope": "namespaces",
+     "network_policy_cluster_api": "ClusterNetworkPolicy", "network_policy_cluster_priority": 20,
+     "network_policy_block_name": "block"}
 
 
 def ns(name, **labels):
@@ -231,3 +233,22 @@ def test_a_selected_namespace_without_any_policy_of_ours_was_created_after_the_r
 def test_nodes_missing_from_a_slice_are_a_warning_when_the_firewall_reads_the_cluster():
     checks = verify.cluster_checks(V, FOUND, READ, ["w9 (10.0.0.19)"], [], partial_inventory=True)
     assert by(checks, "cluster", "nodes_in_inventory")["status"] == "warn"
+
+
+def test_cluster_scope_covers_every_namespace_the_subject_selects_late_ones_included():
+    v = dict(V, network_policy_scope="cluster", network_policy_namespace_selector="guard=on")
+    found = dict(FOUND, wanted=[], cluster_wanted=[["ClusterNetworkPolicy", "block"],
+                                                   ["ClusterNetworkPolicy", "block-kube-system"]])
+    read = dict(READ, namespaces=[ns("late", guard="on"), ns("other"), ns("kube-system"), ns("kube-public")])
+    checks = verify.cluster_checks(v, found, read, [], [])
+    assert by(checks, "late", "policies")["detail"] == "covered by ClusterNetworkPolicy block"
+    assert by(checks, "kube-system", "policies")["status"] == "pass"
+    assert "does not match it" in by(checks, "other", "policies")["detail"]
+    assert by(checks, "kube-public", "policies")["status"] == "info"
+    assert by(checks, "cluster", "cluster_policies")["status"] == "pass"
+    gone = dict(found, apply=[{"kind": "ClusterNetworkPolicy", "metadata": {"name": "block"}}],
+                prune=[{"kind": "AdminNetworkPolicy", "metadata": {"name": "block"}}])
+    checks = verify.cluster_checks(v, gone, read, [], [])
+    assert by(checks, "late", "policies")["status"] == "fail"
+    assert by(checks, "cluster", "cluster_policies")["detail"] == "missing or changed: block"
+    assert "AdminNetworkPolicy block" in by(checks, "cluster", "stale_objects")["detail"]
