@@ -3,13 +3,16 @@ SHELL := /bin/bash
 VENV := .venv/bin
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.collections
 LAB_WORKERS ?= 3
+# 1: lab-up also starts the NetworkPolicy engine (kube-router and pods as namespaces)
+LAB_ENGINE ?= 1
 
 .PHONY: help deps controlplane lab-up lab-down demo test unit lint sanity compat bench build clean
 
 help:
 	@echo "make demo      bring up the lab, show reachability, run playbooks/site.yml, show it again"
 	@echo "make test      install what is missing and run every test (what .ci/run runs)"
-	@echo "make lab-up    lab workers (network namespaces with sshd) and the lab API server"
+	@echo "make lab-up    lab workers (network namespaces with sshd), the lab API server, kube-router and pods"
+	@echo "               (LAB_ENGINE=0: without kube-router and pods)"
 	@echo "make lab-down  remove the lab"
 	@echo "make unit      unit tests only (no lab)"
 	@echo "make lint      ansible-lint, production profile"
@@ -28,8 +31,10 @@ lab-up: deps controlplane
 	@LAB_WORKERS=$(LAB_WORKERS) LAB_INVENTORY=$(CURDIR)/inventories/lab/hosts.yml tests/lab/workers.sh up
 	@cp inventories/lab/hosts.yml .lab/cgpx/inventory.yml
 	@tests/lab/controlplane.sh up
+	@if [[ "$(LAB_ENGINE)" != 0 ]]; then tests/lab/engine.sh up; fi
 
 lab-down:
+	@tests/lab/engine.sh down || true
 	@tests/lab/controlplane.sh down || true
 	@LAB_INVENTORY=$(CURDIR)/inventories/lab/hosts.yml tests/lab/workers.sh down
 
@@ -51,6 +56,7 @@ sanity: deps
 compat: lab-up
 	@scripts/compat.sh
 
+bench: LAB_ENGINE := 0
 bench: lab-up
 	@scripts/bench.sh
 

@@ -17,23 +17,25 @@ say "resetting the lab to its state before the lockdown (site.yml with state abs
 ansible-playbook playbooks/site.yml -e host_firewall_state=absent -e network_policy_state=absent >/dev/null
 
 say "BEFORE: the outsider ($(awk '/outsiders:/{f=1} f&&/ansible_host/{print $2; exit}' "$inventory")) reaches the Portworx ports of every worker"
-reach --title "BEFORE  (BLOCKED = dropped by the firewall)"
+reach --title "BEFORE  (BLOCKED = dropped by the host firewall, REJECTED = rejected by kube-router)"
 
 say "running: ansible-playbook playbooks/site.yml"
 start=$SECONDS
 ansible-playbook playbooks/site.yml
 echo "site.yml took $((SECONDS - start))s"
 
-say "AFTER: only loopback and the other workers reach 9001-9022; 8999, 9000 and 9023 are untouched"
-reach --title "AFTER  (BLOCKED = dropped by the firewall)" --expect-guarded 9001-9022
+say "AFTER: only loopback and the other workers reach 9001-9022; 8999, 9000 and 9023 are untouched."
+echo "   The pod row is kube-router enforcing the NetworkPolicies on real packets."
+reach --title "AFTER  (BLOCKED = dropped by the host firewall, REJECTED = rejected by kube-router)" --expect-guarded 9001-9022
 
-say "policies now on the lab cluster (network_policy_scope: cluster, from inventories/lab/group_vars)"
+say "policies now on the lab cluster (network_policy_scope: both, from inventories/lab/group_vars)"
 python tests/lab/show_policies.py "$kubeconfig"
 
 late="team-late-$(date +%H%M%S)"
 say "a namespace created AFTER the run ($late): the ClusterNetworkPolicy covers it without a re-run."
 echo "   What the policies decide, read from the API server and judged tier by tier (Admin tier, then"
-echo "   NetworkPolicy) by the tests' evaluator; the lab has no CNI, so these are not packets:"
+echo "   NetworkPolicy) by the tests' evaluator. kube-router does not implement ClusterNetworkPolicy,"
+echo "   so these rows are the API's meaning, not packets:"
 python tests/lab/show_policies.py "$kubeconfig" --ensure-namespaces "$late"
 python tests/lab/policy_table.py "$kubeconfig" team-a "$late"
 

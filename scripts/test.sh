@@ -11,7 +11,9 @@ step() { echo; echo "=== $*"; }
 trap 'echo; echo "FAILED in step: ${current:-setup}" >&2' ERR
 
 current=deps; step "dependencies"; scripts/deps.sh
-current=lab; step "lab: workers and API server"; make -s lab-up
+# kube-router is built here (cached) but started only by the tests that need it, so that
+# its whole-table iptables rewrites cannot race the host_firewall tests' snapshots.
+current=lab; step "lab: workers and API server"; make -s lab-up LAB_ENGINE=0; tests/lab/engine.sh build
 
 current=pytest; step "pytest: unit, semantic and integration tests"
 set +e

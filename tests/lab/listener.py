@@ -1,4 +1,5 @@
-"""Accept TCP connections on the given ports (IPv4 and IPv6) and close them.
+"""Accept TCP connections on the given ports (IPv4 and IPv6) and close them, and
+echo UDP datagrams on the same ports.
 
 Runs inside one lab namespace so that probes see "open" where the firewall
 lets a connection through, instead of a refusal that looks like success."""
@@ -18,11 +19,20 @@ def main(ports):
         sock.listen(128)
         sock.setblocking(False)
         sel.register(sock, selectors.EVENT_READ)
+        udp = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        udp.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        udp.bind(("::", port))
+        udp.setblocking(False)
+        sel.register(udp, selectors.EVENT_READ)
     while True:
         for key, _events in sel.select():
             try:
-                conn, _peer = key.fileobj.accept()
-                conn.close()
+                if key.fileobj.type == socket.SOCK_DGRAM:
+                    data, peer = key.fileobj.recvfrom(2048)
+                    key.fileobj.sendto(data, peer)
+                else:
+                    conn, _peer = key.fileobj.accept()
+                    conn.close()
             except OSError:
                 pass
 

@@ -1,7 +1,8 @@
 """Open TCP connections from the current network namespace and report each result.
 
-Usage: probe.py [--timeout S] HOST:PORT ...   (IPv6 as [addr]:port)
+Usage: probe.py [--timeout S] HOST:PORT ...   (IPv6 as [addr]:port; udp/HOST:PORT for UDP)
 Prints one JSON object per line: {"target": ..., "result": "open"|"refused"|"timeout"}.
+UDP is "open" when the lab listener echoes the datagram back.
 Only lab addresses are ever given as targets."""
 
 import json
@@ -11,13 +12,17 @@ from concurrent.futures import ThreadPoolExecutor
 
 
 def probe(target, timeout):
-    host, _sep, port = target.rpartition(":")
+    udp = target.startswith("udp/")
+    host, _sep, port = target[4 if udp else 0:].rpartition(":")
     host = host.strip("[]")
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = socket.socket(family, socket.SOCK_DGRAM if udp else socket.SOCK_STREAM)
     sock.settimeout(timeout)
     try:
         sock.connect((host, int(port)))
+        if udp:
+            sock.send(b"clusterguard-probe")
+            sock.recv(64)
         result = "open"
     except ConnectionRefusedError:
         result = "refused"

@@ -4,7 +4,11 @@ Reads a lab inventory (tests/lab/workers.sh) and, from the outsider, from one
 other worker and from loopback inside each worker, opens connections to every
 worker's given ports (IPv4, and IPv6 with --ipv6). Prints a table, or JSON with --json:
     {"<source>": {"<worker>": {"<port>": "open"|"timeout"|"refused"}}}
-Sources: "outsider", "worker" (the next worker in the list), "loopback".
+Sources: "outsider", "worker" (the next worker in the list), "loopback", and, when the
+lab runs its policy engine (tests/lab/engine.sh), "pod": the lab-apps pod behind the
+first worker, to that worker and the next (IPv4). Every probed port has a listener, so
+"refused" means a firewall rejected the connection (kube-router rejects, the host
+firewall drops).
 
 With --expect-guarded FIRST-LAST it also checks the table: the outsider is
 blocked (timeout) on exactly the probed ports inside that range and reaches the
@@ -52,6 +56,10 @@ def matrix(inventory, ports, ipv6=False, timeout=1.0):
             if len(names) > 1:
                 jobs.append(("worker", name, peer["lab_netns"], addr))
         jobs.append(("loopback", name, hv["lab_netns"], "127.0.0.1"))
+    pod_ns = "%s-p1" % workers[names[0]]["lab_netns"]
+    if subprocess.run(["ip", "netns", "exec", pod_ns, "true"], capture_output=True, check=False).returncode == 0:
+        for name in names[:2]:
+            jobs.append(("pod", name + (" (own)" if name == names[0] else ""), pod_ns, workers[name]["ansible_host"]))
     by_ns = {}
     for label, name, netns, addr in jobs:
         by_ns.setdefault(netns, []).extend(target(addr, p) for p in ports)
@@ -70,11 +78,13 @@ def render(table, ports, title):
     lines = ["", title, ""]
     head = "%-10s %-12s" % ("from", "to") + "".join("%9s" % p for p in ports)
     lines += [head, "-" * len(head)]
-    for label in ("outsider", "worker", "loopback"):
+    for label in ("outsider", "worker", "loopback", "pod"):
         for worker, row in sorted(table.get(label, {}).items()):
-            cells = "".join("%9s" % {"open": "open", "timeout": "BLOCKED", "refused": "refused"}.get(
+            cells = "".join("%9s" % {"open": "open", "timeout": "BLOCKED", "refused": "REJECTED"}.get(
                 row[str(p)], row[str(p)][:8]) for p in ports)
-            lines.append("%-10s %-12s%s" % (label, worker, cells))
+            lines.append("%-10s %-12s%s" % ("pod" if label == "pod" else label, worker, cells))
+    if "pod" in table:
+        lines.append("(pod: namespace lab-apps, behind the first worker; judged by kube-router)")
     return "\n".join(lines)
 
 
@@ -84,8 +94,10 @@ def mismatches(table, guarded):
     for label, rows in table.items():
         for worker, row in rows.items():
             for port, result in row.items():
-                blocked = guarded is not None and label == "outsider" and guarded[0] <= int(port) <= guarded[1]
+                blocked = guarded is not None and label in ("outsider", "pod") and guarded[0] <= int(port) <= guarded[1]
                 want = "timeout" if blocked else "open"
+                if label == "pod" and blocked and result == "refused":
+                    continue  # kube-router rejects
                 if result != want:
                     wrong.append("%s -> %s:%s is %s, expected %s" % (label, worker, port, result, want))
     return wrong
@@ -114,7 +126,8 @@ def main():
             print("MISMATCH: " + line, file=sys.stderr)
         if wrong:
             sys.exit(1)
-        print("as expected: %s" % ("outsider blocked on %s only" % args.expect_guarded if guarded else "all open"))
+        print("as expected: %s" % ("outsider%s blocked on %s only" % (" and pod" if "pod" in table else "",
+                                                                     args.expect_guarded) if guarded else "all open"))
 
 
 if __name__ == "__main__":

@@ -12,7 +12,8 @@
 #                subnet is fd42:<third octet>::/64
 #   LAB_DIR      state directory (default <repo>/.lab/<LAB_NAME>)
 #   LAB_INVENTORY  where to write the inventory (default $LAB_DIR/inventory.yml)
-#   LAB_PORTS    ports every host listens on for probes (default: around both Portworx ranges)
+#   LAB_PORTS    ports every host listens on for probes, TCP and UDP (default: around both
+#                Portworx ranges, plus 6443 and 10250 as the API server and the kubelet)
 #
 # Hosts get no default route: the lab subnet reaches this machine and nothing else.
 # Each namespace binds /etc/netns/<ns>/clusterguard over /etc/clusterguard, so the
@@ -25,7 +26,7 @@ workers=${LAB_WORKERS:-3}
 net=${LAB_NET:-10.231.0}
 dir=${LAB_DIR:-$repo/.lab/$name}
 inventory=${LAB_INVENTORY:-$dir/inventory.yml}
-ports=${LAB_PORTS:-8999 9000 9001 9011 9022 9023 17000 17001 17022 17023}
+ports=${LAB_PORTS:-6443 8999 9000 9001 9011 9022 9023 10250 17000 17001 17022 17023}
 v6="fd42:${net##*.}::"
 bridge="${name}-br"
 
