@@ -39,7 +39,8 @@ echo "   so these rows are the API's meaning, not packets:"
 python tests/lab/show_policies.py "$kubeconfig" --ensure-namespaces "$late"
 python tests/lab/policy_table.py "$kubeconfig" team-a "$late"
 
-say "a second run changes nothing:"
+say "a second run changes nothing on the workers (on the cluster it gives the namespace created after the"
+echo "   first run its NetworkPolicies too: network_policy_scope both, all namespaces):"
 ansible-playbook playbooks/site.yml | grep -E '^(cgpx|localhost)'
 
 say "the evidence: the verify report that the last play of site.yml wrote (clusterguard-verify/report.md;"

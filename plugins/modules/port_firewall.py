@@ -83,6 +83,11 @@ options:
     description:
       - V(auto) uses an ipset when the C(ipset) command works on the host, V(always) fails without
         one, V(never) writes one rule per source network.
+      - Where kube-router runs (also inside k3s; found by its C(KUBE-ROUTER-) chains), V(auto) writes one
+        rule per source network, because kube-router v2.1.0 puts every ipset it does not own back as it saw
+        them at the end of its previous sync, which undoes any change to ours
+        (cloudnativelabs/kube-router#1677). Sets of ours are not destroyed there either, since it would
+        create them again; they are left unused and named in a warning.
     type: str
     choices: [auto, always, never]
     default: auto
@@ -113,6 +118,17 @@ options:
     type: str
     choices: [present, absent]
     default: present
+  settle:
+    description:
+      - Where a program that writes whole tables back runs on the host (kube-router, also inside k3s,
+        found by its C(KUBE-ROUTER-) chains), a sync of it that was under way during our write restores
+        its older copy of the filter table and of every ipset when it ends, and so undoes our change.
+        There the module waits this many seconds after writing (longer than such a sync takes), reads
+        back, and writes again while the change keeps being undone, up to 10 times.
+      - Hosts without such a program are not affected.
+    type: float
+    default: 1.0
+    version_added: "2.2.0"
 requirements:
   - iptables (nf_tables or legacy back-end)
   - ipset, for O(ipset=always) or to benefit from O(ipset=auto)
@@ -220,6 +236,7 @@ drift:
 
 import ipaddress
 import os
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -227,6 +244,10 @@ from ansible_collections.clusterguard.portworx.plugins.module_utils import firew
 from ansible_collections.clusterguard.portworx.plugins.module_utils import ports as portlib
 
 FAMILIES = ("ipv4", "ipv6")
+# Programs that write the whole filter table and every ipset back at the end of a sync, by a
+# chain prefix that only they create.
+REWRITERS = {"kube-router": "KUBE-ROUTER-"}
+SETTLE_ATTEMPTS = 10
 
 
 def ssh_connection():
@@ -326,7 +347,7 @@ class PortFirewall:
         return backend
 
     # -- planning -------------------------------------------------------
-    def plan_family(self, ip_version, plan, sets, use_set, port_ranges, sources):
+    def plan_family(self, ip_version, plan, sets, use_set, port_ranges, sources, keep_sets=False):
         table = plan["table"]
         target = self.chain if plan["wanted"] else None
         if target:
@@ -353,7 +374,9 @@ class PortFirewall:
                 if (candidate not in doomed and candidate != plan["set_name"] and info
                         and info["type"] == "hash:net" and candidate.startswith(chain + "-")):
                     doomed.append(candidate)
-        plan["destroy_sets"] = doomed
+        # Where kube-router runs, a destroyed set comes back at its next sync: leave them, unused.
+        plan["kept_sets"] = doomed if keep_sets else []
+        plan["destroy_sets"] = [] if keep_sets else doomed
         plan["delete_jumps"] = [w for w in table.input if fw.MARKER in w and table.target(w) in stale]
         plan["delete_jumps"] += [w for c in ours for w in table.input if w == ("-A", "INPUT", "-j", c)]
         have = [fw.rule_key(r) for r in table.chain_rules(target)] if target and target in table.chains else None
@@ -522,24 +545,7 @@ class PortFirewall:
             self.check_ssh_port(port_ranges, sources)
 
         backend = self.backend()
-        ipset_path, sets = self.read_sets()
-        mode = params["ipset"]
-        if present and mode != "never" and not self.binary("ipset"):
-            self.missing.append("ipset")
-            if mode == "always" and not self.check:
-                self.module.fail_json(msg="ipset=always but the ipset command is not installed")
-        if present and mode != "never" and self.binary("ipset") and not ipset_path:
-            if mode == "always" and not self.check:
-                self.module.fail_json(msg="ipset=always but the ipset command does not work on this host")
-        use_set = present and mode != "never" and bool(ipset_path)
-
-        for ip_version in FAMILIES:
-            wanted = present and ip_version in params["ip_versions"]
-            plan = self.read_family(ip_version, wanted)
-            if plan["table"] is not None:
-                self.plan_family(ip_version, plan, sets, use_set, port_ranges, sources[ip_version])
-            self.plans[ip_version] = plan
-        self.missing = sorted(set(self.missing))
+        ipset_path, use_set = self.plan_tables(present, port_ranges, sources)
         if self.missing and not self.check and "iptables" in self.missing:
             self.module.fail_json(msg="iptables is not installed on this host (missing: %s)" % ", ".join(self.missing),
                                   missing_packages=self.missing)
@@ -556,12 +562,75 @@ class PortFirewall:
 
         changed = (any(p.get("changed") for p in self.plans.values() if p["table"] is not None)
                    or bool(file_changes) or bool(unit_changes) or "iptables" in self.missing)
+        kept = sorted({s for p in self.plans.values() if p["table"] is not None for s in p.get("kept_sets") or []})
+        if kept and changed:
+            self.module.warn("left in place, unused: ipset %s (%s would create it again)" % (
+                ", ".join(kept), ", ".join(self.rewriters())))
         if changed and not self.check:
             self.apply(ipset_path)
+            self.settle(present, port_ranges, sources)
             for path, content in sorted(file_changes.items()):
                 self.write(path, content, 0o640)
             self.apply_unit(unit_changes)
         self.exit(changed, backend, wanted_files, file_changes, unit_changes, unit_status)
+
+    def plan_tables(self, present, port_ranges, sources):
+        """Read both families and the ipsets and plan each family; (ipset path, whether a set is used)."""
+        mode = self.module.params["ipset"]
+        self.missing = []
+        ipset_path, sets = self.read_sets()
+        if present and mode != "never" and not self.binary("ipset"):
+            self.missing.append("ipset")
+            if mode == "always" and not self.check:
+                self.module.fail_json(msg="ipset=always but the ipset command is not installed")
+        if present and mode != "never" and self.binary("ipset") and not ipset_path:
+            if mode == "always" and not self.check:
+                self.module.fail_json(msg="ipset=always but the ipset command does not work on this host")
+        for ip_version in FAMILIES:
+            wanted = present and ip_version in self.module.params["ip_versions"]
+            self.plans[ip_version] = self.read_family(ip_version, wanted)
+        found = self.rewriters()
+        # kube-router (v2.1.0, as k3s ships it) also writes back every ipset it does not own, as it
+        # saw them at the end of its previous sync, so a set we change is put back at its next
+        # sync (cloudnativelabs/kube-router#1677). One rule per source survives it.
+        use_set = present and mode != "never" and bool(ipset_path) and not (found and mode == "auto")
+        if found and present and mode == "always":
+            self.module.warn("ipset=always on a host where %s runs: it puts ipsets it does not own back as it saw "
+                             "them (cloudnativelabs/kube-router#1677), which undoes our changes to the set; "
+                             "ipset=auto uses one rule per source there" % ", ".join(found))
+        for ip_version, plan in self.plans.items():
+            if plan["table"] is not None:
+                self.plan_family(ip_version, plan, sets, use_set, port_ranges, sources[ip_version],
+                                 keep_sets=bool(found))
+        self.missing = sorted(set(self.missing))
+        return ipset_path, use_set
+
+    def rewriters(self):
+        """Programs on this host that write whole tables back (kube-router, also inside k3s): each of
+        their syncs saves the filter table and every ipset, and restores them all when it ends."""
+        return sorted({name for plan in self.plans.values() if plan["table"] is not None
+                       for name, prefix in REWRITERS.items() if any(c.startswith(prefix) for c in plan["table"].chains)})
+
+    def settle(self, present, port_ranges, sources):
+        """Where a whole-table rewriter runs, a sync that was under way when we wrote puts its old
+        copy back when it ends, and undoes our change. Read back once every sync that may have
+        begun before the write has ended, and write again while the change keeps being undone."""
+        found = self.rewriters()
+        if not found:
+            return
+        undone = 0
+        for _attempt in range(SETTLE_ATTEMPTS):
+            time.sleep(self.module.params["settle"])
+            ipset_path, _use_set = self.plan_tables(present, port_ranges, sources)
+            if not any(p.get("changed") for p in self.plans.values() if p["table"] is not None):
+                if undone:
+                    self.module.warn("%s undid our change %d time(s) (it writes whole tables back at the end of "
+                                     "each sync); written again and read back as wanted" % (", ".join(found), undone))
+                return
+            undone += 1
+            self.apply(ipset_path)
+        self.module.fail_json(msg="%s undid our change %d times in a row (it writes whole tables back at the end "
+                                  "of each sync): run again when it is quieter" % (", ".join(found), undone))
 
     def apply(self, ipset_path):
         for ip_version, plan in self.plans.items():
@@ -645,6 +714,7 @@ def main():
             persist_dir=dict(type="str", default="/etc/clusterguard"),
             boot_unit=dict(type="bool", default=True),
             state=dict(type="str", choices=["present", "absent"], default="present"),
+            settle=dict(type="float", default=1.0),
         ),
         required_if=[("state", "present", ("ports",))],
         supports_check_mode=True,

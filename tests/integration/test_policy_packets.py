@@ -140,3 +140,61 @@ def test_state_absent_reopens_everything_on_real_packets(engine, api, kubeconfig
     wait_for_engine("namespace lab-apps", False)
     wait_for_engine("namespace kube-system", False)
     judge(api, "absent")
+
+
+def allowed(worker):
+    """The IPv4 sources our chain lets through: its -s rules, or the members of the set it matches."""
+    rules = subprocess.run(["ip", "netns", "exec", "%s-%s" % (LAB_NAME, worker), "iptables", "-S", "CLUSTERGUARD-PX"],
+                           capture_output=True, text=True, check=True).stdout.splitlines()
+    out = [r.split()[r.split().index("-s") + 1] for r in rules if " -s " in r]
+    for rule in rules:
+        if "--match-set" in rule:
+            name = rule.split()[rule.split().index("--match-set") + 1]
+            listing = subprocess.run(["ip", "netns", "exec", "%s-%s" % (LAB_NAME, worker), "ipset", "list", name],
+                                     capture_output=True, text=True, check=True).stdout
+            out += listing.split("Members:\n", 1)[1].split()
+    return sorted(out)
+
+
+def test_host_firewall_changes_survive_kube_router_rewriting_the_tables(engine, api, inventory):
+    """kube-router v2.1.0 writes every ipset back at each sync as it saw them at the end of
+    the sync before (cloudnativelabs/kube-router#1677), so a change to our set was undone at its
+    next sync, and it writes the whole filter table back at the end of each sync, so a change
+    made during one is undone too. Namespace label changes keep it syncing while the host
+    firewall's sources change back and forth; each change must still be there afterwards."""
+    import threading
+
+    from kubernetes import client
+
+    core = client.CoreV1Api(api)
+    stop = threading.Event()
+
+    def churn():
+        i = 0
+        while not stop.is_set():
+            i += 1
+            core.patch_namespace("lab-other", {"metadata": {"labels": {"clusterguard-churn": str(i)}}})
+            time.sleep(0.05)
+
+    thread = threading.Thread(target=churn, daemon=True)
+    thread.start()
+    lost, undone = [], 0
+    try:
+        lab = {"host_firewall_node_address_vars": ["ansible_host", "node_ipv6"]}
+        for run, extra in enumerate([["10.244.0.0/16"], [], ["10.244.0.0/16"], []]):
+            out = run_playbook("tests/integration/playbooks/host_firewall.yml", inventory,
+                               dict(lab, host_firewall_extra_sources=extra))
+            undone += out.count("kube-router undid our change")  # written again: reported, not lost
+            time.sleep(1.5)  # longer than any kube-router sync here takes
+            for worker in ("w1", "w2", "w3"):
+                have = allowed(worker)
+                if ("10.244.0.0/16" in have) != bool(extra):
+                    lost.append("run %d (%s): %s holds %s" % (run + 1, extra or "no extra source", worker, have))
+    finally:
+        stop.set()
+        thread.join()
+        core.patch_namespace("lab-other", {"metadata": {"labels": {"clusterguard-churn": None}}})
+    assert not lost, "changes undone by kube-router (%d written again):\n%s" % (undone, "\n".join(lost))
+    # With the set, 7 of these 18 host runs lost their change. Rules instead of the set:
+    assert "match-set" not in subprocess.run(["ip", "netns", "exec", "%s-w1" % LAB_NAME, "iptables", "-S",
+                                              "CLUSTERGUARD-PX"], capture_output=True, text=True, check=True).stdout

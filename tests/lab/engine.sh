@@ -140,7 +140,7 @@ down() {
     if running "$pidfile"; then kill "$(cat "$pidfile")"; sleep 0.2; fi
     rm -f "$pidfile"
     ip netns list | grep -qw "^$wns" || { [[ $i -gt $workers ]] && break; continue; }
-    [[ -n $bin ]] && ip netns exec "$wns" "$bin" --cleanup-config >/dev/null 2>&1 || true
+    if [[ -n $bin ]]; then ip netns exec "$wns" "$bin" --cleanup-config >/dev/null 2>&1 || true; fi
   done
   for pns in $(ip netns list | awk '{print $1}' | grep -E "^${name}-w[0-9]+-p[0-9]+$" || true); do
     ip netns pids "$pns" 2>/dev/null | xargs -r kill 2>/dev/null || true

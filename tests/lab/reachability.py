@@ -126,8 +126,8 @@ def main():
             print("MISMATCH: " + line, file=sys.stderr)
         if wrong:
             sys.exit(1)
-        print("as expected: %s" % ("outsider%s blocked on %s only" % (" and pod" if "pod" in table else "",
-                                                                     args.expect_guarded) if guarded else "all open"))
+        who = "outsider and pod" if "pod" in table else "outsider"
+        print("as expected: %s" % ("%s blocked on %s only" % (who, args.expect_guarded) if guarded else "all open"))
 
 
 if __name__ == "__main__":
