@@ -59,9 +59,9 @@ def engine(inventory, kubeconfig):
     run_playbook("tests/integration/playbooks/host_firewall.yml", inventory, dict(lab, host_firewall_state="absent"))
     yield
     run_playbook(PLAYBOOK, inventory, {"network_policy_kubeconfig": kubeconfig, "network_policy_state": "absent"})
-    run_playbook("tests/integration/playbooks/host_firewall.yml", inventory, lab)
     if started:
         subprocess.run([ENGINE, "down"], env=engine_env(), check=True, capture_output=True)
+    run_playbook("tests/integration/playbooks/host_firewall.yml", inventory, lab)
 
 
 def ruleset(worker):

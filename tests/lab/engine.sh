@@ -133,14 +133,18 @@ up() {
 }
 
 down() {
-  local bin=""
-  [[ -x $cache/kube-router ]] && bin=$cache/kube-router
   for i in $(seq 1 200); do
     local wns="${name}-w$i" pidfile="$engine/kube-router-w$i.pid"
     if running "$pidfile"; then kill "$(cat "$pidfile")"; sleep 0.2; fi
     rm -f "$pidfile"
     ip netns list | grep -qw "^$wns" || { [[ $i -gt $workers ]] && break; continue; }
-    if [[ -n $bin ]]; then ip netns exec "$wns" "$bin" --cleanup-config >/dev/null 2>&1 || true; fi
+    # kube-router --cleanup-config panics in v2.1.0 halfway, so its rules go here: every KUBE-
+    # chain and rule of the filter table (the lab runs no kube-proxy), then its ipsets.
+    for fam in iptables ip6tables; do
+      ip netns exec "$wns" sh -c "$fam-save -t filter | grep -v 'KUBE-' | $fam-restore -T filter" 2>/dev/null || true
+    done
+    ip netns exec "$wns" ipset list -n 2>/dev/null | grep -E '^(KUBE-|kube-router|TMP-)' \
+      | while read -r set; do ip netns exec "$wns" ipset destroy "$set" 2>/dev/null || true; done || true
   done
   for pns in $(ip netns list | awk '{print $1}' | grep -E "^${name}-w[0-9]+-p[0-9]+$" || true); do
     ip netns pids "$pns" 2>/dev/null | xargs -r kill 2>/dev/null || true
