@@ -10,32 +10,17 @@ import uuid
 import pytest
 
 from conftest import LAB, ROOT, run_playbook
+from labapi import GROUP, OURS
+from labapi import cluster_objects as read_cluster_objects
+from labapi import network_policies as read_policies
 from netpol_eval import connection_allowed
-from test_policy_semantics import read_policies
 
 PLAYBOOK = "tests/integration/playbooks/network_policy.yml"
-GROUP = "policy.networking.k8s.io"
-VERSIONS = {"ClusterNetworkPolicy": ("v1beta1", "clusternetworkpolicies"),
-            "AdminNetworkPolicy": ("v1alpha1", "adminnetworkpolicies")}
 NODE, NODE6, POD, DNS, OUTSIDE = "10.231.0.12", "fd42::13", "10.244.1.5", "10.96.0.10", "93.184.216.34"
 
 
 def cluster_objects(api, mine_only=True):
-    from kubernetes import client
-
-    out = []
-    custom = client.CustomObjectsApi(api)
-    for kind, (version, plural) in VERSIONS.items():
-        try:
-            items = custom.list_cluster_custom_object(
-                GROUP, version, plural, label_selector="app.kubernetes.io/managed-by=clusterguard.portworx"
-                if mine_only else None)["items"]
-        except client.exceptions.ApiException as exc:
-            if exc.status != 404:  # a test removes a CRD
-                raise
-            items = []
-        out.extend(dict(item, kind=kind) for item in items)
-    return out
+    return read_cluster_objects(api, OURS if mine_only else None)
 
 
 def settings(kubeconfig, **more):

@@ -18,6 +18,7 @@ import time
 import pytest
 
 from conftest import LAB, ROOT, run_playbook
+from labapi import network_policies
 from netpol_eval import egress_allowed
 
 PLAYBOOK = "tests/integration/playbooks/network_policy.yml"
@@ -88,15 +89,8 @@ def packets(pod):
     return {flow: results[t] == "open" for flow, t in zip(FLOWS, targets)}, results
 
 
-def read_policies(api):
-    from kubernetes import client
-
-    items = client.NetworkingV1Api(api).list_network_policy_for_all_namespaces().items
-    return [api.sanitize_for_serialization(p) for p in items]
-
-
 def judge(api, case):
-    policies = read_policies(api)
+    policies = network_policies(api)
     disagree, wrong = [], []
     for pod, (namespace, labels) in PODS.items():
         real, raw = packets(pod)

@@ -9,6 +9,7 @@ import re
 import pytest
 
 from conftest import run_playbook
+from labapi import network_policies as read_policies
 from netpol_eval import egress_allowed
 
 NODE = "10.231.0.11"
@@ -55,17 +56,6 @@ FLOWS = {
         ("kube-system", STORK, NODE, "TCP", 9001, True),
     ],
 }
-
-
-def read_policies(api, namespaces):
-    from kubernetes import client
-
-    out = []
-    net = client.NetworkingV1Api(api)
-    for ns in namespaces:
-        for item in net.list_namespaced_network_policy(ns).items:
-            out.append(api.sanitize_for_serialization(item))
-    return out
 
 
 @pytest.mark.parametrize("mode", ["precise", "seed"])

@@ -138,7 +138,7 @@ def test_verify_under_check_mode_reports_but_does_not_fail(locked, tmp_path, nam
 
 def test_with_cluster_scope_a_namespace_created_after_the_run_is_covered(locked, tmp_path, namespace, api):
     """The same late namespace as above, with network_policy_scope cluster: covered, not named."""
-    from test_cluster_scope import cluster_objects
+    from labapi import OURS, cluster_objects
 
     cluster = dict(SETTINGS, network_policy_scope="cluster")
     try:
@@ -155,4 +155,4 @@ def test_with_cluster_scope_a_namespace_created_after_the_run_is_covered(locked,
         # the objects go when the scope goes back: the fixture's lock_down runs the namespace scope
     finally:
         lock_down(locked)
-        assert cluster_objects(api) == []
+        assert cluster_objects(api, OURS) == []

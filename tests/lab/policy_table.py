@@ -11,13 +11,10 @@ import os
 import sys
 
 from kubernetes import client, config
-from kubernetes.client.rest import ApiException
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
+from labapi import cluster_objects, network_policies  # noqa: E402  pylint: disable=wrong-import-position
 from netpol_eval import connection_allowed  # noqa: E402  pylint: disable=wrong-import-position
-
-KINDS = {"ClusterNetworkPolicy": ("v1beta1", "clusternetworkpolicies"),
-         "AdminNetworkPolicy": ("v1alpha1", "adminnetworkpolicies")}
 
 
 def flows(node):
@@ -33,18 +30,8 @@ def main():
     args = parser.parse_args()
     api = config.new_client_from_config(config_file=args.kubeconfig)
     core = client.CoreV1Api(api)
-    policies = [api.sanitize_for_serialization(p)
-                for p in client.NetworkingV1Api(api).list_network_policy_for_all_namespaces().items]
-    objects = []
-    for kind, (version, plural) in KINDS.items():
-        try:
-            items = client.CustomObjectsApi(api).list_cluster_custom_object(
-                "policy.networking.k8s.io", version, plural)["items"]
-        except ApiException as exc:
-            if exc.status != 404:
-                raise
-            items = []
-        objects.extend(dict(item, kind=kind) for item in items)
+    policies = network_policies(api)
+    objects = cluster_objects(api)
     nodes = [api.sanitize_for_serialization(n) for n in core.list_node().items]
     pods = [(ns, {}, "pod") for ns in args.namespaces]
     pods += [("kube-system", {"k8s-app": "kube-dns"}, "pod k8s-app=kube-dns"),

@@ -4,9 +4,14 @@ demo's user namespaces when asked (--ensure-namespaces a,b).
 Usage: show_policies.py KUBECONFIG [--ensure-namespaces team-a,team-b]"""
 
 import argparse
+import os
+import sys
 
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
+from labapi import CLUSTER_KINDS, cluster_objects  # noqa: E402  pylint: disable=wrong-import-position
 
 
 def summary(policy):
@@ -74,17 +79,9 @@ def main():
         print(summary(policy))
     if not items:
         print("(none)")
-    for kind, version, plural in (("ClusterNetworkPolicy", "v1beta1", "clusternetworkpolicies"),
-                                  ("AdminNetworkPolicy", "v1alpha1", "adminnetworkpolicies")):
-        try:
-            objects = client.CustomObjectsApi(api).list_cluster_custom_object(
-                "policy.networking.k8s.io", version, plural)["items"]
-        except ApiException as exc:
-            if exc.status != 404:
-                raise
-            continue
-        for obj in sorted(objects, key=lambda o: o["metadata"]["name"]):
-            print(cluster_summary(kind, obj))
+    order = list(CLUSTER_KINDS)
+    for obj in sorted(cluster_objects(api), key=lambda o: (order.index(o["kind"]), o["metadata"]["name"])):
+        print(cluster_summary(obj["kind"], obj))
 
 
 if __name__ == "__main__":
