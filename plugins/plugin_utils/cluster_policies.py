@@ -25,7 +25,7 @@ differ in the action name, the port syntax and the tier field."""
 from __future__ import annotations
 
 from ansible_collections.clusterguard.portworx.plugins.module_utils import ports as portlib
-from ansible_collections.clusterguard.portworx.plugins.plugin_utils import k8snames, netcalc
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils import k8snames, netcalc, policies
 
 GROUP = "policy.networking.k8s.io"
 # Per API: the version we write, the list path's plural, the CRD, and where it comes from.
@@ -133,10 +133,12 @@ def build(api, node_cidrs, ports, excluded, system_namespace, exempt, priority, 
     for key, value in sorted(((namespace_selector or {}).get("matchLabels") or {}).items()):
         users["matchExpressions"].append({"key": key, "operator": "In", "values": [value]})
     users["matchExpressions"].extend((namespace_selector or {}).get("matchExpressions") or [])
-    pods = {"matchExpressions": [{"key": e["key"], "operator": "NotIn", "values": [str(v) for v in e["values"]]}
-                                 for e in exempt]}
+    try:
+        exprs = policies.exempt_expressions(exempt)  # the document's kube-system selector, as in its NetworkPolicy
+    except policies.PolicyError as exc:
+        raise ClusterPolicyError(str(exc)) from None
     system = {"pods": {"namespaceSelector": {"matchLabels": {NAME_LABEL: system_namespace}},
-                       "podSelector": pods if pods["matchExpressions"] else {}}}
+                       "podSelector": {"matchExpressions": exprs} if exprs else {}}}
     return [
         _object(api, block_name, priority, {"namespaces": users}, egress, all_labels),
         _object(api, "%s-%s" % (block_name, system_namespace), priority + 1, system, [dict(r) for r in egress],

@@ -47,7 +47,9 @@ def _check_name(value, what):
     return value
 
 
-def _exempt_expressions(exempt):
+def exempt_expressions(exempt):
+    """The document's exempt list [{key, values}] as NotIn expressions of a pod selector: a pod
+    is selected when it carries none of the exempt labels."""
     exprs = []
     for item in exempt:
         if (not isinstance(item, dict) or not isinstance(item.get("key"), str) or not isinstance(item.get("values"), list)
@@ -110,7 +112,7 @@ def build(node_cidrs, namespaces, mode="precise", ports="9001-9022", exempt=None
         _check_name(value, what)
     all_labels = dict(MANAGED_BY)
     all_labels.update(labels or {})
-    exprs = _exempt_expressions(DOC_EXEMPT if exempt is None else exempt)
+    exprs = exempt_expressions(DOC_EXEMPT if exempt is None else exempt)
     system_selector = {"matchExpressions": exprs} if exprs else {}
 
     if mode == "precise":
