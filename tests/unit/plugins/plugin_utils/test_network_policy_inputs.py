@@ -153,3 +153,17 @@ def test_render_writes_cluster_objects():
 ])
 def test_check_cluster_scope(given, message):
     assert any(message in e for e in npi.check(values(**given)))
+
+
+@pytest.mark.parametrize("name, value, message", [
+    ("scope", "Cluster", "network_policy_scope: 'Cluster' must be one of"),
+    ("scope", ["cluster"], "network_policy_scope: ['cluster'] must be a string"),
+    ("cluster_api", "ClusterNetworkPolicies", "network_policy_cluster_api: 'ClusterNetworkPolicies' must be one of"),
+    ("cluster_priority", "twenty", "network_policy_cluster_priority: 'twenty' must be a whole number"),
+    ("cluster_priority", -1, "network_policy_cluster_priority: -1 must be 0-999"),
+    ("cluster_peer", "node", "network_policy_cluster_peer: 'node' must be one of"),
+])
+def test_cluster_scope_variables_refuse_mistakes_by_name(name, value, message):
+    resolved, errors = spec.resolve(spec.load_options("network_policy"), {"network_policy_" + name: value})
+    errors = errors or npi.check(resolved)
+    assert any(message in e for e in errors), errors
