@@ -11,7 +11,7 @@ import subprocess
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.clusterguard.portworx.plugins.plugin_utils import cluster, host_firewall_inputs, spec
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils import cluster, host_firewall_inputs, portworx, spec
 from ansible_collections.clusterguard.portworx.plugins.plugin_utils import network_policy_inputs as npi
 
 CONNECTION = ("kubeconfig", "context", "host", "api_key", "validate_certs")
@@ -49,7 +49,7 @@ class ActionModule(ActionBase):
             out = dict(task_level)
             hv = hostvars[host]
             for name in list(hv.keys()) if hasattr(hv, "keys") else []:
-                if name.startswith(host_firewall_inputs.PREFIX) and name not in out:
+                if name.startswith((host_firewall_inputs.PREFIX, portworx.PREFIX)) and name not in out:
                     out[name] = read(host, name)
             return out
 
@@ -112,9 +112,37 @@ class ActionModule(ActionBase):
                                       "no InternalIP address")
             return workers
 
+        settings = {}
+
+        def portworx_of(values):
+            """The Portworx settings; with source storagecluster the cluster is read once per connection."""
+            if values["portworx_source"] != "storagecluster":
+                read_px = None
+            else:
+                conf = cluster.settings({k: values["host_firewall_" + k] for k in CONNECTION})
+                key = repr(sorted(conf.items()))
+                if key not in settings:
+                    try:
+                        reader = cluster.Reader(conf)
+                        try:
+                            settings[key] = reader.read(portworx.requests(values, cluster.path))
+                        finally:
+                            reader.close()
+                    except cluster.ClusterError as exc:
+                        settings[key] = spec.InputError(
+                            "portworx_source: 'storagecluster', but the cluster cannot be read (%s): %s" % (
+                                conf.get("kubeconfig") or "the default kubeconfig", exc))
+                read_px = settings[key]
+                if isinstance(read_px, Exception):
+                    raise read_px
+            try:
+                return portworx.resolve(values, read_px)
+            except portworx.PortworxError as exc:
+                raise spec.InputError(str(exc)) from None
+
         try:
             found = host_firewall_inputs.plan(play_hosts, values_of, dict(task_vars.get("groups") or {}), read,
-                                              ssh_port_of, nodes_of)
+                                              ssh_port_of, nodes_of, portworx_of)
         except spec.InputError as exc:
             found = {"errors": [str(exc)]}
         if found.get("errors"):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.clusterguard.portworx.plugins.plugin_utils import cluster, netcalc, spec
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils import cluster, netcalc, portworx, spec
 from ansible_collections.clusterguard.portworx.plugins.plugin_utils import network_policy_inputs as npi
 
 CONNECTION = ("kubeconfig", "context", "host", "api_key", "validate_certs")
@@ -46,14 +46,15 @@ class ActionModule(ActionBase):
         options = spec.load_options(npi.ROLE)
         raw = {}
         for name in task_vars:
-            if name.startswith(npi.PREFIX):
+            if name.startswith((npi.PREFIX, portworx.PREFIX)) or name in portworx.RENAMED:
                 try:
                     raw[name] = self._templar.template(task_vars[name])
                 except Exception as exc:  # an undefined variable in the value, say
                     raise Refused(["%s cannot be read: %s" % (name, exc)]) from None
         values, errors = spec.resolve(options, raw)
+        errors += portworx.renamed_errors(n for n in raw if n.startswith(npi.PREFIX))
         warnings = ["%s is set but is not a variable of the network_policy role (a typo?)" % n
-                    for n in spec.unknown(npi.PREFIX, options, raw)]
+                    for n in spec.unknown(npi.PREFIX, options, [n for n in raw if n not in portworx.RENAMED])]
         inventory = []
         if not errors:
             errors = npi.check(values)

@@ -102,7 +102,18 @@ def _marked(rule):
     return "%s -m comment --comment %s" % (rule, MARKER)
 
 
-def chain_rules(chain, sources, port_ranges, protocols, set_name=None):
+def guarded(port_ranges, protocols, udp_ranges=()):
+    """[(protocol, ranges)]: ``port_ranges`` for each of ``protocols``, and ``udp_ranges``
+    for UDP besides (Portworx's gossip port beside its TCP API ports)."""
+    out = [(proto, list(port_ranges)) for proto in protocols]
+    if udp_ranges:
+        udp = [r for proto, ranges in out if proto == "udp" for r in ranges]
+        merged = portlib.parse_ports(["%d-%d" % r for r in udp + list(udp_ranges)])
+        out = [item for item in out if item[0] != "udp"] + [("udp", merged)]
+    return out
+
+
+def chain_rules(chain, sources, port_ranges, protocols, set_name=None, udp_ranges=()):
     """Rules of our chain, in the order ``iptables -S CHAIN`` prints them.
 
     Loopback and the allowed sources RETURN to INPUT, so whatever else INPUT says
@@ -112,8 +123,8 @@ def chain_rules(chain, sources, port_ranges, protocols, set_name=None):
         rules.append(_marked("-A %s -m set --match-set %s src" % (chain, set_name)) + " -j RETURN")
     else:
         rules.extend(_marked("-A %s -s %s" % (chain, src)) + " -j RETURN" for src in sources)
-    for proto in protocols:
-        for group in portlib.multiport_groups(port_ranges):
+    for proto, ranges in guarded(port_ranges, protocols, udp_ranges):
+        for group in portlib.multiport_groups(ranges):
             rules.append(_marked("-A %s -p %s -m multiport --dports %s" % (chain, proto, group)) + " -j DROP")
     return rules
 
@@ -319,7 +330,7 @@ def file_header(chain, ip_version, what):
         FILE_HEADER, what, chain, ip_version)
 
 
-def persisted_files(chain, ip_version, sources, port_ranges, protocols, use_set):
+def persisted_files(chain, ip_version, sources, port_ranges, protocols, use_set, udp_ranges=()):
     """{file name: content} that restores our chain of one family at boot.
 
     With an ipset there is also a fallback file with one rule per source, which
@@ -327,13 +338,13 @@ def persisted_files(chain, ip_version, sources, port_ranges, protocols, use_set)
     file): the host comes up guarded either way."""
     fam = FAMILY[ip_version][2]
     base = "%s.%s" % (chain, fam)
-    inline = restore_payload(chain, chain_rules(chain, sources, port_ranges, protocols))
+    inline = restore_payload(chain, chain_rules(chain, sources, port_ranges, protocols, udp_ranges=udp_ranges))
     if not use_set:
         return {base + ".rules": file_header(chain, ip_version, "rules") + inline}
     name = set_name(chain, ip_version)
     return {
         base + ".rules": file_header(chain, ip_version, "rules") + restore_payload(
-            chain, chain_rules(chain, sources, port_ranges, protocols, name)),
+            chain, chain_rules(chain, sources, port_ranges, protocols, name, udp_ranges)),
         base + ".ipset": file_header(chain, ip_version, "ipset") + ipset_payload(name, ip_version, sources, False),
         base + ".fallback.rules": file_header(chain, ip_version, "fallback rules") + inline,
     }

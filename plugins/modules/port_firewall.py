@@ -72,6 +72,13 @@ options:
     elements: str
     choices: [tcp, udp]
     default: [tcp]
+  udp_ports:
+    description:
+      - UDP ports and ranges to guard beside O(ports), such as Portworx's gossip port (C(9002)) beside its TCP API ports.
+    type: list
+    elements: str
+    default: []
+    version_added: 3.0.0
   sources:
     description:
       - Addresses and networks allowed to reach O(ports), of either family; each family's chain takes
@@ -292,6 +299,7 @@ class PortFirewall:
         self.unit_wanted = self.files_wanted and params["boot_unit"]
         self.missing = []
         self.plans = {}
+        self.udp_ranges = []
 
     # -- commands -------------------------------------------------------
     def run(self, args, data=None, check=True):
@@ -384,7 +392,8 @@ class PortFirewall:
         plan["jumps_before"] = [" ".join(w) for w in table.input if table.target(w) in ours or
                                 (target and table.target(w) == target)]
         if target:
-            want = fw.chain_rules(target, sources, port_ranges, self.module.params["protocols"], plan["set_name"])
+            want = fw.chain_rules(target, sources, port_ranges, self.module.params["protocols"], plan["set_name"],
+                                  self.udp_ranges)
             marked = [w for w in table.input if fw.MARKER in w and table.target(w) == target]
             plan["want_rules"] = want
             plan["insert_jump"] = not marked
@@ -537,6 +546,7 @@ class PortFirewall:
         if present:
             try:
                 port_ranges = portlib.parse_ports(params["ports"] or [])
+                self.udp_ranges = portlib.parse_ports(params["udp_ports"] or [])
                 sources = fw.split_sources(params["sources"])
             except (portlib.PortSpecError, fw.FirewallSpecError) as exc:
                 self.module.fail_json(msg=str(exc))
@@ -555,7 +565,7 @@ class PortFirewall:
             for ip_version, plan in self.plans.items():
                 if plan["wanted"] and plan["table"] is not None:
                     for name, content in fw.persisted_files(self.chain, ip_version, sources[ip_version], port_ranges,
-                                                            params["protocols"], use_set).items():
+                                                            params["protocols"], use_set, self.udp_ranges).items():
                         wanted_files[os.path.join(self.persist_dir, name)] = content
         file_changes = self.plan_files(wanted_files)
         unit_changes, unit_status = self.plan_unit()
@@ -708,6 +718,7 @@ def main():
             ip_versions=dict(type="list", elements="str", choices=["ipv4", "ipv6"], default=["ipv4", "ipv6"]),
             ports=dict(type="list", elements="str"),
             protocols=dict(type="list", elements="str", choices=["tcp", "udp"], default=["tcp"]),
+            udp_ports=dict(type="list", elements="str", default=[]),
             sources=dict(type="list", elements="str", default=[]),
             ipset=dict(type="str", choices=["auto", "always", "never"], default="auto"),
             persist=dict(type="bool", default=True),

@@ -17,7 +17,9 @@ namespace can reopen the ports, and it denies only what it matches: no
 allow-api, DNS or kubelet holes are needed.
 
 Two APIs carry it: ClusterNetworkPolicy (policy.networking.k8s.io/v1beta1,
-network-policy-api v0.3.0: Calico 3.32+, Cilium 1.20+, kube-network-policies)
+network-policy-api v0.3.0: Calico 3.32+, Cilium 1.20+, kube-network-policies; or
+v1alpha2, v0.2.0, which Cilium 1.20's documentation installs: the same shape, and
+we write whichever version the cluster serves, v1beta1 first)
 and its predecessor AdminNetworkPolicy (v1alpha1, network-policy-api v0.1.x:
 OpenShift 4.16+ with OVN-Kubernetes, Antrea, Calico 3.29-3.31). The shapes
 differ in the action name, the port syntax and the tier field."""
@@ -28,12 +30,13 @@ from ansible_collections.clusterguard.portworx.plugins.module_utils import ports
 from ansible_collections.clusterguard.portworx.plugins.plugin_utils import k8snames, netcalc, policies
 
 GROUP = "policy.networking.k8s.io"
-# Per API: the version we write, the list path's plural, the CRD, and where it comes from.
+# Per API: the versions we write, best first (the first the cluster serves is used), the
+# list path's plural, the CRD, where it comes from, and the name of the allowing action.
 APIS = {
-    "ClusterNetworkPolicy": {"version": "v1beta1", "plural": "clusternetworkpolicies",
-                             "source": "sigs.k8s.io/network-policy-api v0.3.0"},
-    "AdminNetworkPolicy": {"version": "v1alpha1", "plural": "adminnetworkpolicies",
-                           "source": "sigs.k8s.io/network-policy-api v0.1.x"},
+    "ClusterNetworkPolicy": {"versions": ("v1beta1", "v1alpha2"), "plural": "clusternetworkpolicies",
+                             "source": "sigs.k8s.io/network-policy-api v0.3.0 or v0.2.0", "allow": "Accept"},
+    "AdminNetworkPolicy": {"versions": ("v1alpha1",), "plural": "adminnetworkpolicies",
+                           "source": "sigs.k8s.io/network-policy-api v0.1.x", "allow": "Allow"},
 }
 PEERS = ("networks", "nodes")
 NAME_LABEL = "kubernetes.io/metadata.name"
@@ -47,8 +50,22 @@ class ClusterPolicyError(ValueError):
     """Input the cluster-scoped policies cannot be built from."""
 
 
-def api_version(api):
-    return "%s/%s" % (GROUP, APIS[api]["version"])
+def api_version(api, version=None):
+    return "%s/%s" % (GROUP, version or APIS[api]["versions"][0])
+
+
+def list_key(api, version):
+    """The key under which the plan reads the list of one API in one version."""
+    return "cluster:%s:%s" % (api, version)
+
+
+def served(api, read):
+    """(version, items) of the first version of ``api`` whose list could be read, or (None, None)."""
+    for version in APIS[api]["versions"]:
+        items = read.get(list_key(api, version))
+        if items is not None:
+            return version, items
+    return None, None
 
 
 def crd_name(api):
@@ -67,7 +84,7 @@ def _ports(api, ranges):
             {"portRange": {"protocol": "TCP", "start": lo, "end": hi}} for lo, hi in ranges]
 
 
-def _rules(api, peer, node_cidrs, ranges):
+def _rules(api, peer, node_cidrs, ranges, action="Deny", rule_name=RULE_NAME):
     if peer == "nodes":
         peer_groups = [[{"nodes": {}}]]
     else:
@@ -77,7 +94,7 @@ def _rules(api, peer, node_cidrs, ranges):
     rules = []
     for to in peer_groups:
         for ports in port_groups:
-            rule = {"name": RULE_NAME, "action": "Deny", "to": to}
+            rule = {"name": rule_name, "action": action, "to": to}
             rule["protocols" if api == "ClusterNetworkPolicy" else "ports"] = ports
             rules.append(rule)
     if len(rules) > MAX_RULES:
@@ -88,16 +105,17 @@ def _rules(api, peer, node_cidrs, ranges):
     return rules
 
 
-def _object(api, name, priority, subject, egress, labels):
+def _object(api, name, priority, subject, egress, labels, version=None):
     spec = {"priority": priority, "subject": subject, "egress": egress}
     if api == "ClusterNetworkPolicy":
         spec["tier"] = "Admin"  # before every NetworkPolicy; the Baseline tier comes after them
-    return {"apiVersion": api_version(api), "kind": api, "metadata": {"name": name, "labels": dict(labels)},
+    return {"apiVersion": api_version(api, version), "kind": api, "metadata": {"name": name, "labels": dict(labels)},
             "spec": spec}
 
 
 def build(api, node_cidrs, ports, excluded, system_namespace, exempt, priority, block_name,
-          peer="networks", namespace_selector=None, labels=None):
+          peer="networks", namespace_selector=None, labels=None, version=None, metrics=(), metrics_ports=(),
+          metrics_name="allow-portworx-metrics"):
     """The two objects, user namespaces first.
 
     ``node_cidrs`` are the merged node CIDRs (unused with the ``nodes`` peer),
@@ -105,9 +123,15 @@ def build(api, node_cidrs, ports, excluded, system_namespace, exempt, priority, 
     (the system namespace is always left out of it), ``exempt`` the document's
     [{key, values}] list, ``priority`` that of the user object (the system one
     takes the next number, so no two of ours share one), ``namespace_selector``
-    a LabelSelector dict that narrows the user namespaces."""
+    a LabelSelector dict that narrows the user namespaces, ``version`` the API version to
+    write (the API's first by default). ``metrics`` [{namespace, pods}] adds, per item, an
+    object ``<metrics name>-<namespace>`` one priority before ours that allows those pods
+    ``metrics_ports`` on the nodes."""
     if api not in APIS:
         raise ClusterPolicyError("api must be one of %s, got %r" % (", ".join(APIS), api))
+    if version is not None and version not in APIS[api]["versions"]:
+        raise ClusterPolicyError("version of %s must be one of %s, got %r" % (api, ", ".join(APIS[api]["versions"]),
+                                                                            version))
     if peer not in PEERS:
         raise ClusterPolicyError("peer must be one of %s, got %r" % (", ".join(PEERS), peer))
     if not 0 <= priority <= 999:
@@ -139,13 +163,27 @@ def build(api, node_cidrs, ports, excluded, system_namespace, exempt, priority, 
         raise ClusterPolicyError(str(exc)) from None
     system = {"pods": {"namespaceSelector": {"matchLabels": {NAME_LABEL: system_namespace}},
                        "podSelector": {"matchExpressions": exprs} if exprs else {}}}
-    return [
-        _object(api, block_name, priority, {"namespaces": users}, egress, all_labels),
+    objects = [
+        _object(api, block_name, priority, {"namespaces": users}, egress, all_labels, version),
         _object(api, "%s-%s" % (block_name, system_namespace), priority + 1, system, [dict(r) for r in egress],
-                all_labels),
+                all_labels, version),
     ]
+    if metrics:
+        if priority < 1:
+            raise ClusterPolicyError("the metrics access needs a priority before ours: priority must be 1 or more, "
+                                     "got %r" % (priority,))
+        allow = _rules(api, peer, nodes, portlib.parse_ports(list(metrics_ports)), APIS[api]["allow"],
+                       "allow-portworx-metrics")
+        for item in metrics:
+            name = "%s-%s" % (metrics_name, item["namespace"])
+            if k8snames.dns_subdomain_error(name):
+                raise ClusterPolicyError("policy name %s" % k8snames.dns_subdomain_error(name))
+            subject = {"pods": {"namespaceSelector": {"matchLabels": {NAME_LABEL: item["namespace"]}},
+                                "podSelector": k8snames.label_selector(item.get("pods") or "")}}
+            objects.append(_object(api, name, priority - 1, subject, [dict(r) for r in allow], all_labels, version))
+    return objects
 
 
-def stub(api, name):
+def stub(api, name, version=None):
     """What a delete needs."""
-    return {"apiVersion": api_version(api), "kind": api, "metadata": {"name": name}}
+    return {"apiVersion": api_version(api, version), "kind": api, "metadata": {"name": name}}

@@ -16,7 +16,7 @@ import re
 
 from ansible_collections.clusterguard.portworx.plugins.module_utils import firewall as fw
 from ansible_collections.clusterguard.portworx.plugins.module_utils import ports as portlib
-from ansible_collections.clusterguard.portworx.plugins.plugin_utils import cluster, netcalc, spec
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils import cluster, netcalc, portworx, spec
 
 ROLE = "host_firewall"
 PREFIX = ROLE + "_"
@@ -42,16 +42,6 @@ class Errors:
         return out
 
 
-def _ports(values):
-    try:
-        ranges = portlib.parse_ports(values)
-    except portlib.PortSpecError as exc:
-        raise spec.InputError("host_firewall_ports: %s" % exc) from None
-    if not ranges:
-        raise spec.InputError("host_firewall_ports: [] guards nothing; give at least one port, such as ['9001-9022']")
-    return ranges
-
-
 def _sources(values, allow_wide):
     out = []
     for value in values:
@@ -67,12 +57,13 @@ def _sources(values, allow_wide):
     return out
 
 
-def host_plan(values, workers, ssh_port):
+def host_plan(values, workers, ssh_port, px=None):
     """(port_firewall arguments, warnings) for one host; InputError on the first bad value.
 
     ``values`` are the role variables as the spec checked them; ``workers`` is
     [(worker, var, address)] from the inventory; ``ssh_port`` the port Ansible
-    connects to this host on (None when not over SSH)."""
+    connects to this host on (None when not over SSH); ``px`` the Portworx settings
+    (``portworx.resolve``; from the inventory values when None)."""
     warnings = []
     state = values["host_firewall_state"]
     chain = values["host_firewall_chain"]
@@ -94,15 +85,24 @@ def host_plan(values, workers, ssh_port):
     }
     if state == "absent":
         return args, warnings
-    if not values["host_firewall_protocols"]:
+    protocols = values["host_firewall_protocols"]
+    if not protocols:
         raise spec.InputError("host_firewall_protocols: [] guards nothing; give tcp, udp or both")
-    ranges = _ports(values["host_firewall_ports"])
-    if ssh_port is not None:
-        clash = portlib.intersect(ranges, [(ssh_port, ssh_port)])
+    if px is None:
+        try:
+            px = portworx.resolve(values)
+        except portworx.PortworxError as exc:
+            raise spec.InputError(str(exc)) from None
+    tcp, udp = portlib.parse_ports(px["tcp"]), portlib.parse_ports(px["udp"])
+    if ssh_port is not None and "tcp" in protocols:
+        clash = portlib.intersect(tcp, [(ssh_port, ssh_port)])
         if clash:
             raise spec.InputError(
-                "host_firewall_ports: %r include %d, the SSH port Ansible connects on: guarding it would cut "
-                "the connection" % (values["host_firewall_ports"], ssh_port))
+                "portworx_start_port and portworx_extra_ports: the guarded TCP ports %s include %d, the SSH port Ansible "
+                "connects on: guarding it would cut the connection" % (",".join(px["tcp"]), ssh_port))
+    ranges = tcp if "tcp" in protocols else udp
+    args["protocols"] = ["tcp"] if "tcp" in protocols else ["udp"]
+    args["udp_ports"] = portlib.range_strings(udp) if "tcp" in protocols and "udp" in protocols else []
     extra = _sources(values["host_firewall_extra_sources"], values["host_firewall_allow_wide_sources"])
     sources = netcalc.node_cidrs([a for _w, _v, a in workers] + extra)
     if not values["host_firewall_ipv6"] and netcalc.node_cidrs(sources, 6):
@@ -138,7 +138,7 @@ def _listed(values):
     return out
 
 
-def plan(play_hosts, values_of, groups, hostvar, ssh_port_of, nodes_of=None):
+def plan(play_hosts, values_of, groups, hostvar, ssh_port_of, nodes_of=None, portworx_of=None):
     """Check every host of the play; return {"hosts": {host: args}, "warnings": [...],
     "addresses": {worker: [address]}} or {"errors": [...]}.
 
@@ -146,14 +146,17 @@ def plan(play_hosts, values_of, groups, hostvar, ssh_port_of, nodes_of=None):
     inventory groups, ``hostvar(host, var)`` one host variable, ``ssh_port_of(host)``
     the SSH port of a host (or None). ``nodes_of(values, inventory)`` reads the
     cluster: with ``inventory`` None it returns the workers of node source
-    ``cluster``; else warnings about Nodes the inventory lacks."""
+    ``cluster``; else warnings about Nodes the inventory lacks. ``portworx_of(values)``
+    gives the Portworx settings (``portworx.resolve``), reading the StorageCluster
+    when asked; without it they come from the values alone."""
     options = spec.load_options(ROLE)
     errors, warnings, out = Errors(), [], {}
     worker_cache = {}
     for host in play_hosts:
         raw = values_of(host)
         values, problems = spec.resolve(options, raw)
-        for unknown in spec.unknown(PREFIX, options, raw):
+        problems += portworx.renamed_errors(raw)
+        for unknown in spec.unknown(PREFIX, options, [n for n in raw if n not in portworx.RENAMED]):
             warnings.append("%s is set but is not a variable of the host_firewall role (a typo?)" % unknown)
         for problem in problems:
             errors.add(problem, host)
@@ -184,7 +187,10 @@ def plan(play_hosts, values_of, groups, hostvar, ssh_port_of, nodes_of=None):
                 if nodes_of is None:
                     raise spec.InputError("host_firewall_node_source: 'cluster' cannot be read here")
                 workers = nodes_of(values, None)
-            args, notes = host_plan(values, workers, ssh_port_of(host))
+            px = None
+            if portworx_of is not None and values["host_firewall_state"] == "present":
+                px = portworx_of(values)
+            args, notes = host_plan(values, workers, ssh_port_of(host), px)
             warnings.extend(notes)
             out[host] = args
         except (spec.InputError, netcalc.AddressError) as exc:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 
 from ansible_collections.clusterguard.portworx.plugins.module_utils import ports as portlib
-from ansible_collections.clusterguard.portworx.plugins.plugin_utils import cluster, k8snames, netcalc, policies, spec
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils import cluster, k8snames, netcalc, policies, portworx, spec
 from ansible_collections.clusterguard.portworx.plugins.plugin_utils import cluster_policies as cnp
 
 ROLE = "network_policy"
@@ -82,6 +82,35 @@ def _exempt(values):
                 raise spec.InputError("network_policy_exempt_pods: values of %r: %s" % (item["key"], error))
 
 
+def _metrics(v):
+    seen = set()
+    for item in v["network_policy_metrics_access"]:
+        if not isinstance(item, dict) or not set(item) <= {"namespace", "pods"} or "namespace" not in item:
+            raise spec.InputError("network_policy_metrics_access: %r must be a mapping with 'namespace' and, optionally, "
+                                  "'pods' (a label selector), such as {namespace: monitoring, pods: "
+                                  "'app.kubernetes.io/name=prometheus'}" % (item,))
+        name, pods = item["namespace"], item.get("pods", "")
+        error = k8snames.dns_label_error(name) if isinstance(name, str) else "%r is not a namespace name" % (name,)
+        if error:
+            raise spec.InputError("network_policy_metrics_access: namespace %s" % error)
+        error = k8snames.selector_error(pods) if isinstance(pods, str) else "%r is not a label selector string" % (pods,)
+        if error:
+            raise spec.InputError("network_policy_metrics_access: pods of %s: %s" % (name, error))
+        if name in seen:
+            raise spec.InputError("network_policy_metrics_access: namespace %r is listed twice; give one item per "
+                                  "namespace (a selector such as 'app in (prometheus, agent)' takes several kinds)"
+                                  % (name,))
+        seen.add(name)
+    if v["network_policy_metrics_access"]:
+        names = {v["network_policy_block_name"], v["network_policy_api_name"]}
+        if v["network_policy_metrics_name"] in names:
+            raise spec.InputError("network_policy_metrics_name: %r is also the block or API policy's name; the "
+                                  "policies need names of their own" % (v["network_policy_metrics_name"],))
+        if v["network_policy_scope"] != "namespaces" and v["network_policy_cluster_priority"] < 1:
+            raise spec.InputError("network_policy_cluster_priority: 0 leaves no priority before ours for the "
+                                  "network_policy_metrics_access object; use 1 or more")
+
+
 def _host(value):
     error = cluster.url_error("network_policy_host", value)
     if error:
@@ -93,7 +122,6 @@ def check(values):
     v = values
     render = bool(v["network_policy_render_dir"])
     checks = [
-        lambda: _ports("network_policy_ports", v["network_policy_ports"]),
         lambda: _ports("network_policy_seed_allow_ports", v["network_policy_seed_allow_ports"], required=False),
         lambda: _ports("network_policy_api_port", [v["network_policy_api_port"]]),
         lambda: _networks("network_policy_node_addresses", v["network_policy_node_addresses"]),
@@ -102,7 +130,9 @@ def check(values):
         lambda: _names("network_policy_namespaces", v["network_policy_namespaces"]),
         lambda: _names("network_policy_exclude_namespaces", v["network_policy_exclude_namespaces"]),
         lambda: _names("network_policy_system_namespace", [v["network_policy_system_namespace"]]),
-        lambda: _names("network_policy_portworx_namespace", [v["network_policy_portworx_namespace"]]),
+        lambda: _names("portworx_namespace", [v["portworx_namespace"]]),
+        lambda: _names("network_policy_metrics_name", [v["network_policy_metrics_name"]], k8snames.dns_subdomain_error),
+        lambda: _metrics(v),
         lambda: _names("network_policy_block_name", [v["network_policy_block_name"]], k8snames.dns_subdomain_error),
         lambda: _names("network_policy_api_name", [v["network_policy_api_name"]], k8snames.dns_subdomain_error),
         lambda: _names("network_policy_instance", [v["network_policy_instance"]], k8snames.label_value_error),
@@ -173,11 +203,15 @@ def requests(v):
     if v["network_policy_node_cidr_mode"] == "subnet" and not v["network_policy_service_cidrs"]:
         out["servicecidrs"] = (p("networking.k8s.io/v1", "servicecidrs"), None, True)
     # Always, so that a switch of scope or API prunes what the other left. Where neither
-    # is wanted, a list that is missing or forbidden holds nothing of ours to prune.
+    # is wanted, a list that is missing or forbidden holds nothing of ours to prune. Every
+    # version we can write is read: the plan writes the first one the cluster serves.
     for api in cnp.APIS:
         needed = v["network_policy_scope"] != "namespaces" and api == v["network_policy_cluster_api"]
-        out["cluster:" + api] = (p(cnp.api_version(api), cnp.APIS[api]["plural"]),
-                                 "app.kubernetes.io/managed-by=clusterguard.portworx", True if needed else (403, 404))
+        for version in cnp.APIS[api]["versions"]:
+            out[cnp.list_key(api, version)] = (p(cnp.api_version(api, version), cnp.APIS[api]["plural"]),
+                                               "app.kubernetes.io/managed-by=clusterguard.portworx",
+                                               True if needed else (403, 404))
+    out.update(portworx.requests(v, p))
     if v["network_policy_check_cni"] and v["network_policy_state"] == "present":
         out["daemonsets"] = (p("apps/v1", "daemonsets"), None, False)
     return out
@@ -242,6 +276,8 @@ def plan(v, inventory, read, detail=False):
     instance = v["network_policy_instance"]
     labels = {INSTANCE_LABEL: instance}
     warnings, out = [], {"apply": [], "prune": [], "psa_apply": [], "psa_release": [], "files": {}}
+    px = settings(v, read) if present else None
+    out["portworx"] = px
     read = read or {}
     nodes = read.get("nodes") or []
     cluster_nodes = netcalc.node_cidrs([a["address"] for n in nodes for a in (n.get("status") or {}).get("addresses")
@@ -274,22 +310,31 @@ def plan(v, inventory, read, detail=False):
         if read and v["network_policy_namespace_selector"]:
             existing = [n["metadata"]["name"] for n in read["chosen"] if not terminating(n)]
         exclude = list(v["network_policy_exclude_namespaces"])
-        exclude += [v["network_policy_system_namespace"], v["network_policy_portworx_namespace"]]
+        exclude += [v["network_policy_system_namespace"], px["namespace"]]
         selection = policies.select_namespaces(existing, v["network_policy_namespaces"],
                                                v["network_policy_all_namespaces"], exclude)
         if selection["missing"] and (namespaced or v["network_policy_pod_security"]):
             warnings.append("namespaces %s do not exist; skipped" % ", ".join(selection["missing"]))
+        scrapers_with_block = set(selection["selected"]) | {v["network_policy_system_namespace"]}
+        skipped = [m["namespace"] for m in v["network_policy_metrics_access"] if m["namespace"] not in scrapers_with_block]
+        if skipped and namespaced:
+            warnings.append("network_policy_metrics_access: namespaces %s get no block policy of ours (excluded, not "
+                            "selected or missing), so their pods reach the Portworx ports anyway; no metrics policy is "
+                            "written there" % ", ".join(skipped))
+        served_version = cnp.served(v["network_policy_cluster_api"], read)[0] if read else None
         if namespaced:
             api_addresses = [a for s in read.get("api") or [] for e in s.get("endpoints") or []
                              for a in e.get("addresses") or []]
             wanted = policies.build(
-                node_list, selection["selected"], mode=v["network_policy_mode"], ports=v["network_policy_ports"],
+                node_list, selection["selected"], mode=v["network_policy_mode"], ports=px["tcp"],
                 exempt=v["network_policy_exempt_pods"], system_namespace=v["network_policy_system_namespace"],
                 seed_allow_ports=v["network_policy_seed_allow_ports"], api_port=v["network_policy_api_port"],
                 api_cidrs=api_addresses, block_name=v["network_policy_block_name"],
-                api_name=v["network_policy_api_name"], labels=labels)
+                api_name=v["network_policy_api_name"], labels=labels,
+                metrics=[m for m in v["network_policy_metrics_access"] if m["namespace"] in scrapers_with_block],
+                metrics_ports=px["metrics"], metrics_name=v["network_policy_metrics_name"])
         if scope in ("cluster", "both"):
-            cluster_wanted = _cluster_objects(v, node_list, exclude, labels)
+            cluster_wanted = _cluster_objects(v, node_list, exclude, labels, px, served_version)
         if v["network_policy_check_cni"] and read and not any(
                 any(word in (d.get("metadata") or {}).get("name", "") for word in CNI) for d in read.get("daemonsets") or []):
             warnings.append("no DaemonSet of a NetworkPolicy-enforcing CNI (Calico, Cilium, Antrea, kube-router, ...) was "
@@ -305,24 +350,27 @@ def plan(v, inventory, read, detail=False):
         out["wanted"] = [[o["metadata"]["namespace"], o["metadata"]["name"]] for o in wanted]
         out["cluster_wanted"] = [[o["kind"], o["metadata"]["name"]] for o in cluster_wanted]
         out["selected"] = list(selection["selected"])
-        out["excluded"] = sorted(set(v["network_policy_exclude_namespaces"]) | {v["network_policy_portworx_namespace"]})
+        out["excluded"] = sorted(set(v["network_policy_exclude_namespaces"]) | ({px["namespace"]} if px else set()))
         out["missing_nodes"] = node_drift(inventory, nodes)[0] if nodes else []
     out["apply"] = policies.changed(wanted, ours)
     out["prune"] = policies.stale(ours, wanted)
     api = v["network_policy_cluster_api"]
-    if cluster_wanted and read.get("cluster:" + api) is None:
+    if cluster_wanted and cnp.served(api, read)[0] is None:
         raise spec.InputError(
             "network_policy_scope: %r needs the %s API (%s, CRD %s), which this cluster does not serve. Install it "
             "(from %s, or with a CNI that implements it), pick the other network_policy_cluster_api, or use "
-            "network_policy_scope 'namespaces'" % (scope, api, cnp.api_version(api), cnp.crd_name(api),
-                                                   cnp.APIS[api]["source"]))
+            "network_policy_scope 'namespaces'" % (
+                scope, api, " or ".join(cnp.api_version(api, ver) for ver in cnp.APIS[api]["versions"]),
+                cnp.crd_name(api), cnp.APIS[api]["source"]))
     for kind in cnp.APIS:
-        mine, theirs = _split_instance(read.get("cluster:" + kind) or [], instance)
+        version, items = cnp.served(kind, read)
+        mine, theirs = _split_instance(items or [], instance)
         keep = [o for o in cluster_wanted if o["kind"] == kind]
         _no_takeover(keep, theirs, instance)
         out["apply"].extend(policies.changed(keep, mine))
         names = {o["metadata"]["name"] for o in keep}
-        out["prune"].extend(cnp.stub(kind, o["metadata"]["name"]) for o in mine if o["metadata"]["name"] not in names)
+        out["prune"].extend(cnp.stub(kind, o["metadata"]["name"], version) for o in mine
+                            if o["metadata"]["name"] not in names)
     out["objects"] = len(wanted) + len(cluster_wanted)
     _pod_security(v, selection["selected"] if present else [], read["namespaces"], out, warnings)
     return out, warnings
@@ -349,13 +397,23 @@ def _no_takeover(wanted, others, instance):
                     instance, where, taken[key]))
 
 
-def _cluster_objects(v, node_list, exclude, labels):
+def settings(v, read):
+    """The Portworx settings (``portworx.resolve``), errors as InputError."""
+    try:
+        return portworx.resolve(v, read)
+    except portworx.PortworxError as exc:
+        raise spec.InputError(str(exc)) from None
+
+
+def _cluster_objects(v, node_list, exclude, labels, px, version):
     try:
         return cnp.build(
-            v["network_policy_cluster_api"], node_list, v["network_policy_ports"], exclude,
+            v["network_policy_cluster_api"], node_list, px["tcp"], exclude,
             v["network_policy_system_namespace"], v["network_policy_exempt_pods"],
             v["network_policy_cluster_priority"], v["network_policy_block_name"], peer=v["network_policy_cluster_peer"],
-            namespace_selector=k8snames.label_selector(v["network_policy_namespace_selector"]), labels=labels)
+            namespace_selector=k8snames.label_selector(v["network_policy_namespace_selector"]), labels=labels,
+            version=version, metrics=v["network_policy_metrics_access"], metrics_ports=px["metrics"],
+            metrics_name=v["network_policy_metrics_name"])
     except cnp.ClusterPolicyError as exc:
         raise spec.InputError("network_policy_scope: %s" % exc) from None
 

@@ -91,11 +91,17 @@ def _policy(name, namespace, pod_selector, egress, labels):
     }
 
 
-def build(node_cidrs, namespaces, mode="precise", ports="9001-9022", exempt=None,
+def build(node_cidrs, namespaces, mode="precise", ports="9001-9023", exempt=None,
           system_namespace="kube-system", seed_allow_ports=(8099,), api_port=6443,
           api_cidrs=(), block_name="block-9001-for-non-system-users", api_name="allow-api",
-          labels=None):
-    """All policy objects, system namespace first, in a stable order."""
+          labels=None, metrics=(), metrics_ports=(), metrics_name="allow-portworx-metrics"):
+    """All policy objects, system namespace first, in a stable order.
+
+    ``metrics`` is [{namespace, pods}] (pods a label selector string): in each of those
+    namespaces that gets our block policy, a policy that lets the selected pods reach
+    ``metrics_ports`` on the nodes. It selects only pods the block policy selects too
+    (in the system namespace: those without an exempt label), so it never makes a pod
+    egress-isolated that was not already."""
     if mode not in MODES:
         raise PolicyError("mode must be one of %s, got %r" % (", ".join(MODES), mode))
     nodes = netcalc.node_cidrs(node_cidrs)
@@ -132,12 +138,34 @@ def build(node_cidrs, namespaces, mode="precise", ports="9001-9022", exempt=None
     }]
 
     objects = [_policy(block_name, system_namespace, system_selector, system_egress, all_labels)]
+    scrapers = {item["namespace"]: k8snames.label_selector(item.get("pods") or "") for item in metrics or ()}
+    scrape_ports = portlib.parse_ports(list(metrics_ports)) if scrapers else []
+    if scrapers and not scrape_ports:
+        raise PolicyError("no metrics ports for the metrics access")
+    if system_namespace in scrapers:
+        _check_name(metrics_name, "policy name")
+        objects.append(_policy(metrics_name, system_namespace, _narrowed(scrapers[system_namespace], exprs),
+                               _to_nodes(nodes, scrape_ports), all_labels))
     for ns in sorted(set(namespaces)):
         if ns == system_namespace:
             continue
         objects.append(_policy(block_name, ns, {}, copy.deepcopy(user_egress), all_labels))
         objects.append(_policy(api_name, ns, {}, copy.deepcopy(api_egress), all_labels))
+        if ns in scrapers:
+            objects.append(_policy(metrics_name, ns, scrapers[ns], _to_nodes(nodes, scrape_ports), all_labels))
     return objects
+
+
+def _to_nodes(nodes, ranges):
+    return [{"to": [{"ipBlock": {"cidr": c}} for c in nodes], "ports": portlib.policy_ports(ranges, "TCP")}]
+
+
+def _narrowed(selector, exprs):
+    """``selector`` and the NotIn expressions of the exempt labels, as one LabelSelector."""
+    out = copy.deepcopy(selector)
+    if exprs:
+        out["matchExpressions"] = list(out.get("matchExpressions") or []) + copy.deepcopy(exprs)
+    return out
 
 
 def select_namespaces(existing, names=(), all_namespaces=False, exclude=()):

@@ -5,7 +5,7 @@ import pytest
 
 from ansible_collections.clusterguard.portworx.plugins.plugin_utils import host_firewall_inputs as hfi
 from ansible_collections.clusterguard.portworx.plugins.plugin_utils import network_policy_inputs as npi
-from ansible_collections.clusterguard.portworx.plugins.plugin_utils import spec
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils import portworx, spec
 
 HOSTS = {
     "w1": {"ansible_host": "10.0.0.11", "node_ipv6": "fd00::11", "mgmt": "192.0.2.11"},
@@ -34,7 +34,33 @@ def test_defaults_give_the_workers_as_sources():
     assert got["hosts"]["w1"] == {
         "chain": "CLUSTERGUARD-PX", "state": "present", "persist": True, "persist_dir": "/etc/clusterguard",
         "boot_unit": True, "ipset": "auto", "ip_versions": ["ipv4", "ipv6"], "protocols": ["tcp"],
-        "ports": ["9001-9022"], "sources": ["10.0.0.11/32", "10.0.0.12/32"]}
+        "ports": ["9001-9023"], "udp_ports": ["9002"], "sources": ["10.0.0.11/32", "10.0.0.12/32"]}
+
+
+@pytest.mark.parametrize("values, ports, udp", [
+    ({"portworx_start_port": 17001}, ["17001-17020"], ["17002"]),
+    ({"portworx_version": "2.8.1"}, ["9001-9022"], ["9002"]),
+    ({"portworx_version": "2.9.0"}, ["9001-9023"], ["9002"]),
+    ({"portworx_extra_ports": ["9024", "12001-12002"]}, ["9001-9024", "12001-12002"], ["9002"]),
+    ({"host_firewall_protocols": ["tcp"]}, ["9001-9023"], []),
+])
+def test_ports_follow_the_shared_portworx_settings(values, ports, udp):
+    got = plan(values)["hosts"]["w1"]
+    assert (got["ports"], got["udp_ports"], got["protocols"]) == (ports, udp, ["tcp"])
+
+
+def test_udp_alone_guards_the_gossip_port():
+    got = plan({"host_firewall_protocols": ["udp"]})["hosts"]["w1"]
+    assert (got["ports"], got["udp_ports"], got["protocols"]) == (["9002"], [], ["udp"])
+
+
+def test_storagecluster_settings_come_from_the_reader():
+    px = {"tcp": ["17001-17020"], "udp": ["17002"]}
+    got = hfi.plan(["w1"], lambda _h: {"portworx_source": "storagecluster"}, GROUPS, lambda h, v: HOSTS[h].get(v),
+                   lambda _h: 22, None, lambda values: px)
+    assert (got["hosts"]["w1"]["ports"], got["hosts"]["w1"]["udp_ports"]) == (["17001-17020"], ["17002"])
+    got = plan({"portworx_source": "storagecluster"})
+    assert any("portworx_source: 'storagecluster' needs the cluster" in e for e in got["errors"]), got
 
 
 def test_first_address_per_family_wins():
@@ -70,11 +96,17 @@ def test_unknown_prefixed_variables_are_warned_about():
 
 @pytest.mark.parametrize("values, per_host, expected", [
     ({"host_firewall_state": "presnt"}, None, "host_firewall_state: 'presnt' must be one of"),
-    ({"host_firewall_ports": "9001-9022"}, None, "host_firewall_ports: '9001-9022' must be a list"),
-    ({"host_firewall_ports": []}, None, "host_firewall_ports: [] guards nothing"),
-    ({"host_firewall_ports": ["9001-90x2"]}, None, "'9001-90x2' is not a port"),
-    ({"host_firewall_ports": [True]}, None, "host_firewall_ports: True must be a string"),
-    ({"host_firewall_ports": ["1-1024"]}, None, "include 22, the SSH port"),
+    ({"host_firewall_ports": ["9001-9022"]}, None, "host_firewall_ports was replaced in 3.0.0 by portworx_start_port"),
+    ({"portworx_extra_ports": "9024"}, None, "portworx_extra_ports: '9024' must be a list"),
+    ({"portworx_extra_ports": ["9001-90x2"]}, None, "portworx_extra_ports: '9001-90x2' is not a port"),
+    ({"portworx_extra_ports": [True]}, None, "portworx_extra_ports: True must be a string"),
+    ({"portworx_extra_ports": ["1-1024"]}, None, "include 22, the SSH port"),
+    ({"portworx_start_port": 22}, {"w1": {"ansible_port": 22}}, "include 22, the SSH port"),
+    ({"portworx_start_port": 0}, None, "portworx_start_port: 0 must be a port from 1 to 65513"),
+    ({"portworx_start_port": 65514}, None, "portworx_start_port: 65514 must be a port from 1 to 65513"),
+    ({"portworx_start_port": "x"}, None, "portworx_start_port: 'x' must be a whole number"),
+    ({"portworx_version": "latest"}, None, "portworx_version: 'latest' is not a Portworx version"),
+    ({"portworx_source": "operator"}, None, "portworx_source: 'operator' must be one of"),
     ({"host_firewall_protocols": ["icmp"]}, None, "host_firewall_protocols: 'icmp' is not one of tcp, udp"),
     ({"host_firewall_protocols": []}, None, "host_firewall_protocols: [] guards nothing"),
     ({"host_firewall_workers_group": "nope"}, None, "host_firewall_workers_group: 'nope' is not a group"),
@@ -127,9 +159,16 @@ def test_argument_specs_and_defaults_agree():
     options = spec.load_options("host_firewall")
     with open(os.path.join(spec.ROLES_DIR, "host_firewall", "defaults", "main.yml")) as handle:
         defaults = yaml.safe_load(handle)
-    assert sorted(defaults) == sorted(options)
+    # the shared portworx_* options have their defaults in plugin_utils/portworx.py, not in a role
+    assert sorted(defaults) == sorted(n for n in options if not n.startswith(portworx.PREFIX))
     for name, value in defaults.items():
         assert options[name].get("default") == value, name
+
+
+@pytest.mark.parametrize("role", ["host_firewall", "network_policy"])
+def test_shared_portworx_options_are_the_ones_of_plugin_utils(role):
+    options = spec.load_options(role)
+    assert {n: o for n, o in options.items() if n.startswith(portworx.PREFIX)} == portworx.OPTIONS
 
 
 NODES = [{"metadata": {"name": "w1"}, "status": {"addresses": [{"type": "InternalIP", "address": "10.0.0.11"},

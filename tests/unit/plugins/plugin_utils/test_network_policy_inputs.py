@@ -49,7 +49,7 @@ def test_check(given, message):
 
 def test_plan_applies_what_differs_and_prunes_only_this_instance():
     v = values(namespaces=["default", "team-a"])
-    wanted = policies.build(["10.0.0.11", "10.0.0.12"], ["default", "team-a"],
+    wanted = policies.build(["10.0.0.11", "10.0.0.12"], ["default", "team-a"], exempt=v["network_policy_exempt_pods"],
                             labels={npi.INSTANCE_LABEL: "default"})
     stale = {"metadata": {"namespace": "old", "name": "allow-api", "labels": {}}}  # version 1: no instance label
     other = {"metadata": {"namespace": "team-a", "name": "block-17001", "labels": {npi.INSTANCE_LABEL: "openshift"}}}
@@ -96,7 +96,7 @@ def test_two_instances_cannot_share_an_object():
 # -- network_policy_scope ----------------------------------------------------
 def cluster_read(**extra):
     """A cluster that serves both cluster-scoped APIs."""
-    return read(**{"cluster:ClusterNetworkPolicy": [], "cluster:AdminNetworkPolicy": [], **extra})
+    return read(**{"cluster:ClusterNetworkPolicy:v1beta1": [], "cluster:AdminNetworkPolicy:v1alpha1": [], **extra})
 
 
 def test_cluster_scope_wants_two_admin_objects_and_prunes_our_networkpolicies():
@@ -112,7 +112,7 @@ def test_cluster_scope_wants_two_admin_objects_and_prunes_our_networkpolicies():
 
 def test_cluster_scope_is_refused_when_the_api_is_not_served():
     with pytest.raises(spec.InputError) as err:
-        npi.plan(values(scope="cluster"), INVENTORY, read(**{"cluster:ClusterNetworkPolicy": None}))
+        npi.plan(values(scope="cluster"), INVENTORY, read(**{"cluster:ClusterNetworkPolicy:v1beta1": None}))
     assert "network_policy_scope: 'cluster' needs the ClusterNetworkPolicy API" in str(err.value)
     assert "clusternetworkpolicies.policy.networking.k8s.io" in str(err.value)
 
@@ -125,8 +125,8 @@ def test_absent_or_namespaces_scope_prunes_cluster_objects_of_either_api_and_onl
     other = cnp.build("ClusterNetworkPolicy", ["10.0.0.11"], "9001-9022", [], "kube-system", [], 40, "b2",
                       labels={npi.INSTANCE_LABEL: "second"})
     for v in (values(state="absent"), values(scope="namespaces")):
-        out, _w = npi.plan(v, INVENTORY, cluster_read(**{"cluster:AdminNetworkPolicy": mine,
-                                                         "cluster:ClusterNetworkPolicy": other}))
+        out, _w = npi.plan(v, INVENTORY, cluster_read(**{"cluster:AdminNetworkPolicy:v1alpha1": mine,
+                                                         "cluster:ClusterNetworkPolicy:v1beta1": other}))
         assert [(o["kind"], o["metadata"]["name"]) for o in out["prune"]] == [
             ("AdminNetworkPolicy", "block"), ("AdminNetworkPolicy", "block-kube-system")]
 
@@ -134,11 +134,11 @@ def test_absent_or_namespaces_scope_prunes_cluster_objects_of_either_api_and_onl
 def test_cluster_scope_second_run_changes_nothing_and_names_clash_between_instances():
     v = values(scope="cluster")
     first, _w = npi.plan(v, INVENTORY, cluster_read())
-    again, _w = npi.plan(v, INVENTORY, cluster_read(**{"cluster:ClusterNetworkPolicy": first["apply"]}))
+    again, _w = npi.plan(v, INVENTORY, cluster_read(**{"cluster:ClusterNetworkPolicy:v1beta1": first["apply"]}))
     assert again["apply"] == [] and again["prune"] == []
     with pytest.raises(spec.InputError, match="'b' would take over ClusterNetworkPolicy block-9001-for-non-system-users"):
         npi.plan(values(scope="cluster", instance="b"), INVENTORY,
-                 cluster_read(**{"cluster:ClusterNetworkPolicy": first["apply"]}))
+                 cluster_read(**{"cluster:ClusterNetworkPolicy:v1beta1": first["apply"]}))
 
 
 def test_render_writes_cluster_objects():

@@ -21,7 +21,7 @@ def test_precise_blocks_only_the_ports_on_the_nodes():
     assert world["to"] == [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["10.0.0.11/32", "10.0.0.12/32"]}},
                            {"ipBlock": {"cidr": "::/0", "except": ["fd00::11/128"]}}]
     assert {"protocol": "TCP", "port": 1, "endPort": 9000} in nodes["ports"]
-    assert {"protocol": "TCP", "port": 9023, "endPort": 65535} in nodes["ports"]
+    assert {"protocol": "TCP", "port": 9024, "endPort": 65535} in nodes["ports"]
     system = objs[("kube-system", "block-9001-for-non-system-users")]
     assert {"key": "component", "operator": "NotIn", "values": ["stork"]} in system["spec"]["podSelector"]["matchExpressions"]
     api = objs[("team-a", "allow-api")]
