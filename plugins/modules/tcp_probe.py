@@ -7,7 +7,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: tcp_probe
-short_description: Open TCP connections from this host and tell which ones a firewall drops
+short_description: Open TCP connections (and send UDP datagrams) from this host and tell which ones a firewall drops
 version_added: "2.1.0"
 description:
   - Tries a TCP connection to every target at once (in threads), each bounded by O(timeout), and reports what
@@ -15,13 +15,17 @@ description:
   - A connection that opens or is refused (a TCP reset) reached the target host; one that times out was
     dropped on the way, as a C(DROP) rule does. An ICMP error (host or port unreachable) counts as dropped too,
     since a C(REJECT) rule answers that way.
+  - A target with C(protocol=udp) gets one datagram instead. An answer, or an ICMP port unreachable, means it
+    reached the host; no answer within O(timeout) counts as dropped. UDP cannot tell a C(DROP) from a listener
+    that stays silent, so a dropped UDP probe is weaker evidence than a dropped TCP one.
   - The verify role runs it from an outside vantage point and from each worker.
 author: clusterguard.portworx contributors (@clusterguard)
 options:
   targets:
     description:
-      - The connections to try. Each has an C(address) (IPv4 or IPv6) and a C(port); other keys are returned
-        as they are, so that the caller can tell the results apart.
+      - The connections to try. Each has an C(address) (IPv4 or IPv6), a C(port) and, optionally, a C(protocol)
+        (V(tcp), the default, or V(udp)); other keys are returned as they are, so that the caller can tell the
+        results apart.
     type: list
     elements: dict
     required: true
@@ -94,16 +98,19 @@ from ansible.module_utils.basic import AnsibleModule
 DROPPED_ERRORS = (errno.EHOSTUNREACH, errno.ENETUNREACH, errno.ETIMEDOUT, errno.EACCES, errno.EPERM)
 
 
-def probe(address, port, timeout):
-    """(outcome, source, seconds, error) of one connection attempt."""
+def probe(address, port, timeout, protocol="tcp"):
+    """(outcome, source, seconds, error) of one connection attempt (one datagram for UDP)."""
     family = socket.AF_INET6 if ipaddress.ip_address(address).version == 6 else socket.AF_INET
     start = time.monotonic()
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = socket.socket(family, socket.SOCK_DGRAM if protocol == "udp" else socket.SOCK_STREAM)
     source, error = None, None
     try:
         sock.settimeout(timeout)
         try:
             sock.connect((address, port))
+            if protocol == "udp":
+                sock.send(b"clusterguard.portworx probe")
+                sock.recv(512)
             outcome = "open"
         except ConnectionRefusedError:
             outcome = "refused"
@@ -146,13 +153,17 @@ def main():
             port = int(target.get("port"))
             if not 1 <= port <= 65535:
                 raise ValueError("port out of range")
+            protocol = str(target.get("protocol", "tcp"))
+            if protocol not in ("tcp", "udp"):
+                raise ValueError("protocol")
         except (TypeError, ValueError):
-            module.fail_json(msg="targets[%d]: %r needs an IP address and a port from 1 to 65535" % (index, target))
-        targets.append((target, address, port))
+            module.fail_json(msg="targets[%d]: %r needs an IP address and a port from 1 to 65535 (and a protocol, tcp "
+                                 "or udp)" % (index, target))
+        targets.append((target, address, port, protocol))
 
     def one(item):
-        target, address, port = item
-        outcome, source, seconds, error = probe(address, port, params["timeout"])
+        target, address, port, protocol = item
+        outcome, source, seconds, error = probe(address, port, params["timeout"], protocol)
         found = dict(target, address=address, port=port, outcome=outcome, reached=outcome in ("open", "refused"),
                      source=source, seconds=seconds)
         if error:

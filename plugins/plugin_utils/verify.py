@@ -20,10 +20,12 @@ import json
 from xml.etree import ElementTree
 
 from ansible_collections.clusterguard.portworx.plugins.module_utils import ports as portlib
-from ansible_collections.clusterguard.portworx.plugins.plugin_utils import k8snames
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils import k8snames, portworx
 from ansible_collections.clusterguard.portworx.plugins.plugin_utils import network_policy_inputs as npi
 
 STATUSES = ("fail", "warn", "pass", "info")
+DEFAULT_PORTS = portlib.range_strings(portworx.port_map()["tcp"])
+SECURITY_DOC = 'the Portworx documentation "Secure your storage with PX-Security"'
 SCOPES = (("node", "Nodes"), ("namespace", "Namespaces"), ("cluster", "Cluster"))
 
 
@@ -56,21 +58,24 @@ def probe_plan(hosts, addresses, sample=2):
     {host: [address]} from the inventory. Returns {"outside": [target], "peers":
     {host: [target]}}; a target is {host, address, port, expect} with expect
     ``blocked`` (a guarded port), ``report`` (just outside the range) or ``open``
-    (a worker to a sampled other worker). Only TCP is probed."""
+    (a worker to a sampled other worker). TCP, and the guarded UDP ports (the gossip port)
+    from outside."""
     outside, peers = [], {}
     guarded_hosts = sorted(h for h, a in hosts.items() if a.get("state") == "present" and "tcp" in a.get("protocols", []))
     for host in guarded_hosts:
         args = hosts[host]
-        ports = args.get("ports") or ["9001-9022"]
+        ports = args.get("ports") or DEFAULT_PORTS
         guarded, around = probe_ports(ports)
+        udp = probe_ports(args["udp_ports"])[0] if args.get("udp_ports") else []
         for address in addresses.get(host) or []:
             outside += [dict(host=host, address=address, port=p, expect="blocked") for p in guarded]
+            outside += [dict(host=host, address=address, port=p, expect="blocked", protocol="udp") for p in udp]
             outside += [dict(host=host, address=address, port=p, expect="report") for p in around]
     for index, host in enumerate(guarded_hosts):
         others = guarded_hosts[index + 1:] + guarded_hosts[:index]
         targets = []
         for other in others[:max(0, sample)]:
-            first = probe_ports(hosts[other].get("ports") or ["9001-9022"])[0][0]
+            first = probe_ports(hosts[other].get("ports") or DEFAULT_PORTS)[0][0]
             for address in addresses.get(other) or []:
                 targets.append(dict(host=other, address=address, port=first, expect="open"))
         peers[host] = targets
@@ -95,7 +100,7 @@ def _allowed(source, sources):
 def _where(results):
     def one(r):
         address = "[%s]" % r["address"] if ":" in r["address"] else r["address"]
-        return "%s:%s %s" % (address, r["port"], r["outcome"])
+        return "%s%s:%s %s" % ("udp/" if r.get("protocol") == "udp" else "", address, r["port"], r["outcome"])
 
     return ", ".join(one(r) for r in results)
 
@@ -125,8 +130,11 @@ def probe_checks(hosts, outside, peers):
                 out.append(check("node", host, name, "info", "%s is an allowed source (%s): not an outsider's view" % (
                     vantage, insiders[0]["source"])))
             elif guarded:
-                out.append(check("node", host, name, "pass", "%d probes of ports %s dropped" % (
-                    len(guarded), ",".join(sorted({str(r["port"]) for r in guarded}, key=int)))))
+                tcp = [r for r in guarded if r.get("protocol", "tcp") == "tcp"]
+                udp = [r for r in guarded if r.get("protocol") == "udp"]
+                out.append(check("node", host, name, "pass", "%d probes of ports %s dropped%s" % (
+                    len(tcp), ",".join(sorted({str(r["port"]) for r in tcp}, key=int)),
+                    "; UDP %s: no answer" % ",".join(sorted({str(r["port"]) for r in udp}, key=int)) if udp else "")))
             around = [r for r in results if r["expect"] == "report"]
             if around:
                 out.append(check("node", host, "outside_range_from_%s" % vantage, "info",
@@ -320,6 +328,7 @@ def cluster_checks(v, found, read, missing_nodes, cni, partial_inventory=False):
             else:
                 out.append(check("namespace", name, "pod_security", "pass", ", ".join(
                     "%s=%s" % kv for kv in sorted(have.items()))))
+    out.extend(portworx_checks(found.get("portworx")))
     if not psa_labels:
         out.append(check("cluster", "cluster", "pod_security", "info",
                          "network_policy_pod_security is not set: Pod Security Admission does not keep hostNetwork "
@@ -345,6 +354,28 @@ def cluster_checks(v, found, read, missing_nodes, cni, partial_inventory=False):
     else:
         out.append(check("cluster", "cluster", "cni", "warn",
                          "no DaemonSet of a NetworkPolicy-enforcing CNI was found: the policies may not be enforced"))
+    return out
+
+
+def portworx_checks(px):
+    """What is known of the Portworx itself: the ports guarded and where they come from, and PX-Security."""
+    if not px:
+        return []
+    where = "StorageCluster %s" % px["storagecluster"] if px.get("storagecluster") else "the inventory (portworx_*)"
+    out = [check("cluster", "cluster", "portworx_ports", "info", "TCP %s and UDP %s (start port %d%s), from %s" % (
+        ",".join(px["tcp"]), ",".join(px["udp"]), px["start_port"],
+        ", Portworx %s" % px["version"] if px.get("version") else "", where))]
+    if px.get("security") is None:
+        out.append(check("cluster", "cluster", "px_security", "info",
+                         "not read: portworx_source is 'inventory' (set it to 'storagecluster' to check "
+                         "spec.security.enabled)"))
+    elif px["security"]:
+        out.append(check("cluster", "cluster", "px_security", "pass",
+                         "spec.security.enabled is true on %s: the API asks for a token" % where))
+    else:
+        out.append(check("cluster", "cluster", "px_security", "warn",
+                         "spec.security.enabled is not true on %s: whoever reaches the ports needs no token. The "
+                         "firewall and policies are the only guard; read %s" % (where, SECURITY_DOC)))
     return out
 
 

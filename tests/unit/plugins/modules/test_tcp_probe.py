@@ -54,3 +54,41 @@ def test_open_and_refused_keep_the_callers_keys(listener, capsys):
 def test_bad_arguments_are_refused(args, message, capsys):
     result = run_module(args, capsys)
     assert result["failed"] is True and message in result["msg"]
+
+
+def test_udp_answer_and_port_unreachable_reached_the_host(capsys):
+    echo = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    echo.bind(("127.0.0.1", 0))
+    port = echo.getsockname()[1]
+    import threading
+
+    def answer():
+        data, peer = echo.recvfrom(512)
+        echo.sendto(data, peer)
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    free = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    free.bind(("127.0.0.1", 0))
+    closed = free.getsockname()[1]
+    free.close()
+    result = run_module({"targets": [{"address": "127.0.0.1", "port": port, "protocol": "udp"},
+                                     {"address": "127.0.0.1", "port": closed, "protocol": "udp"}], "timeout": 1}, capsys)
+    echo.close()
+    first, second = result["results"]
+    assert (first["outcome"], first["reached"], first["protocol"]) == ("open", True, "udp")
+    assert (second["outcome"], second["reached"]) == ("refused", True)  # ICMP port unreachable came back
+
+
+def test_udp_without_an_answer_counts_as_dropped(capsys):
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    silent.bind(("127.0.0.1", 0))
+    result = run_module({"targets": [{"address": "127.0.0.1", "port": silent.getsockname()[1], "protocol": "udp"}],
+                         "timeout": 0.3}, capsys)
+    silent.close()
+    assert (result["results"][0]["outcome"], result["results"][0]["reached"]) == ("dropped", False)
+
+
+def test_a_protocol_other_than_tcp_or_udp_is_refused(capsys):
+    result = run_module({"targets": [{"address": "127.0.0.1", "port": 1, "protocol": "sctp"}]}, capsys)
+    assert result["failed"] is True and "a protocol, tcp or udp" in result["msg"]

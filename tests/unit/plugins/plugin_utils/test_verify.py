@@ -252,3 +252,36 @@ def test_cluster_scope_covers_every_namespace_the_subject_selects_late_ones_incl
     assert by(checks, "late", "policies")["status"] == "fail"
     assert by(checks, "cluster", "cluster_policies")["detail"] == "missing or changed: block"
     assert "AdminNetworkPolicy block" in by(checks, "cluster", "stale_objects")["detail"]
+
+
+def test_probe_plan_probes_the_udp_gossip_port_from_outside_only():
+    hosts = {"w1": dict(ARGS, ports=["9001-9023"], udp_ports=["9002"]), "w2": dict(ARGS, ports=["9001-9023"])}
+    plan = verify.probe_plan(hosts, ADDRESSES, sample=1)
+    udp = [(t["host"], t["address"], t["port"]) for t in plan["outside"] if t.get("protocol") == "udp"]
+    assert udp == [("w1", "10.0.0.11", 9002), ("w1", "fd00::11", 9002)]
+    assert ("w1", "10.0.0.11", 9023, "blocked") in {(t["host"], t["address"], t["port"], t["expect"])
+                                                     for t in plan["outside"]}
+    assert not any(t.get("protocol") == "udp" for ts in plan["peers"].values() for t in ts)
+
+
+def test_a_udp_answer_from_outside_fails_and_silence_passes():
+    target = {"host": "w1", "address": "10.0.0.11", "port": 9002, "expect": "blocked", "protocol": "udp"}
+    answered = verify.probe_checks(HOSTS, {"outsider": [dict(target, outcome="refused", reached=True)]}, {})
+    assert answered[0]["status"] == "fail" and "udp/10.0.0.11:9002 refused" in answered[0]["detail"]
+    silent = verify.probe_checks(HOSTS, {"outsider": [dict(target, outcome="dropped", reached=False)]}, {})
+    assert silent[0]["status"] == "pass" and "UDP 9002: no answer" in silent[0]["detail"]
+
+
+@pytest.mark.parametrize("security, status, words", [
+    (False, "warn", "spec.security.enabled is not true on StorageCluster portworx/px"),
+    (True, "pass", "the API asks for a token"),
+    (None, "info", "portworx_source is 'inventory'"),
+])
+def test_px_security_is_judged_from_the_storagecluster(security, status, words):
+    px = {"tcp": ["9001-9023"], "udp": ["9002"], "start_port": 9001, "version": "3.1.0", "security": security,
+          "storagecluster": "portworx/px" if security is not None else None}
+    ports, sec = verify.portworx_checks(px)
+    assert ports["detail"].startswith("TCP 9001-9023 and UDP 9002 (start port 9001, Portworx 3.1.0)")
+    assert sec["status"] == status and words in sec["detail"]
+    if status == "warn":
+        assert "PX-Security" in sec["detail"]
