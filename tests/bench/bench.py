@@ -327,7 +327,7 @@ def report(v, fwr, pp, pol, flt, quick, mito=None):
     out += goals(fwr, pol, flt)
     out += ["## 1. host_firewall (defaults) vs the limit and the doc's step 1 as `ansible.builtin.iptables` tasks", "",
             "*Ours* is `tests/bench/ours_firewall.yml`: the role with its **defaults** (packages installed where a",
-            "command is missing, files persisted, boot unit on), only the ports set to the baseline's 9000-9022.",
+            "command is missing, files persisted, boot unit on: TCP 9001-9023 and UDP 9002); the baseline guards 9000:9022.",
             "*Limit* is `tests/bench/limit.yml`, one `command: true` task per worker: the floor for any role that",
             "touches each host once. *Baseline* is `tests/bench/baseline_firewall.yml`, one task per rule, a loop over",
             "the workers (not run at 100 workers: it grows with the square of the workers).",

@@ -42,7 +42,7 @@ def probe(source, *targets):
 
 def reach(inventory, *extra):
     proc = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "lab", "reachability.py"), inventory,
-                           "--ports", "9001,9023", *extra], capture_output=True, text=True, check=False)
+                           "--ports", "9001,9023,9024", *extra], capture_output=True, text=True, check=False)
     return proc.returncode, proc.stdout + proc.stderr
 
 

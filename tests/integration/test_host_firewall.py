@@ -94,7 +94,7 @@ def test_renaming_the_chain_removes_the_old_one(inventory, clean):
             text = netns(host, *cmd).stdout
             assert "PX-OLD" not in text and "PX-NEW" in text, (host, cmd, text)
         assert not [n for n in os.listdir("/etc/netns/%s/clusterguard" % lab_host(host)) if n.startswith("PX-OLD")]
-    rc, table = reach(inventory, "--expect-guarded", "9001-9022")
+    rc, table = reach(inventory, "--expect-guarded", "9001-9023")
     assert rc == 0, table
 
 
@@ -104,7 +104,7 @@ def test_longest_chain_name(inventory, clean, ipset):
     out = run_playbook(PLAY, inventory, {"host_firewall_chain": chain, "host_firewall_ipset": ipset})
     assert "failed=0" in out
     assert ("%s-v4" % chain in netns("w2", "ipset", "list", "-n").stdout) == (ipset == "always")
-    rc, table = reach(inventory, "--expect-guarded", "9001-9022")
+    rc, table = reach(inventory, "--expect-guarded", "9001-9023")
     assert rc == 0, table
     again = run_playbook(PLAY, inventory, {"host_firewall_chain": chain, "host_firewall_ipset": ipset})
     assert re.search(r"cgpx-w2\s+: ok=\d+\s+changed=0", again)
@@ -154,7 +154,7 @@ def test_coexistence_with_jumps_inserted_above_ours(inventory, clean):
         for host in WORKERS:
             assert re.search(r"%s\s+: ok=\d+\s+changed=0" % lab_host(host), out), out[-1500:]
         assert snapshot() == before
-        rc, table = reach(inventory, "--expect-guarded", "9001-9022")
+        rc, table = reach(inventory, "--expect-guarded", "9001-9023")
         assert rc == 0, table
     finally:
         for host in WORKERS:

@@ -31,13 +31,13 @@ def restore(*without, chain="CLUSTERGUARD-PX"):
 
 
 def guarded():
-    """From the outsider: w1's 9001 is dropped (IPv4 and IPv6) and 9023 open; from w2, 9001 is open."""
-    outside = probe("out", "10.231.0.11:9001", "[fd42::11]:9001", "10.231.0.11:9023")
+    """From the outsider: w1's 9001 is dropped (IPv4 and IPv6) and 9024 open; from w2, 9001 is open."""
+    outside = probe("out", "10.231.0.11:9001", "[fd42::11]:9001", "10.231.0.11:9024")
     inside = probe("w2", "10.231.0.11:9001", "[fd42::11]:9001")
     return outside, inside
 
 
-GUARDED = ({"10.231.0.11:9001": "timeout", "[fd42::11]:9001": "timeout", "10.231.0.11:9023": "open"},
+GUARDED = ({"10.231.0.11:9001": "timeout", "[fd42::11]:9001": "timeout", "10.231.0.11:9024": "open"},
            {"10.231.0.11:9001": "open", "[fd42::11]:9001": "open"})
 
 
@@ -85,8 +85,8 @@ def test_one_family_failing_does_not_stop_the_other(applied):
     reboot()
     proc = restore()
     assert proc.returncode != 0 and "(v6)" in proc.stdout
-    outside = probe("out", "10.231.0.11:9001", "10.231.0.11:9023")
-    assert outside == {"10.231.0.11:9001": "timeout", "10.231.0.11:9023": "open"}
+    outside = probe("out", "10.231.0.11:9001", "10.231.0.11:9024")
+    assert outside == {"10.231.0.11:9001": "timeout", "10.231.0.11:9024": "open"}
 
 
 def test_ip6tables_missing_still_restores_ipv4(applied):

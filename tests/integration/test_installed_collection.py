@@ -78,7 +78,7 @@ def test_build_install_and_call_every_filter(tmp_path):
         assert "clusterguard.portworx.%s " % name in listing
     for role in ("host_firewall", "network_policy"):
         doc = run([os.path.join(BIN, "ansible-doc"), "-t", "role", "clusterguard.portworx.%s" % role], env=env)
-        assert "%s_state" % role in doc and "%s_ports" % role in doc
+        assert "%s_state" % role in doc and "portworx_start_port" in doc
     for module in ("port_firewall", "host_firewall_plan"):
         doc = run([os.path.join(BIN, "ansible-doc"), "clusterguard.portworx.%s" % module], env=env)
         assert "clusterguard.portworx.%s" % module in doc and "EXAMPLES" in doc

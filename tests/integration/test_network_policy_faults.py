@@ -163,7 +163,7 @@ def test_pod_security_labels_of_an_administrator_are_kept(api, kubeconfig, inven
 
 def test_two_instances_side_by_side(api, kubeconfig, inventory, namespace):
     a = {"network_policy_kubeconfig": kubeconfig, "network_policy_namespaces": [namespace]}
-    b = dict(a, network_policy_instance="openshift-range", network_policy_ports=["17001-17022"],
+    b = dict(a, network_policy_instance="openshift-range", portworx_start_port=17001,
              network_policy_block_name="block-17001", network_policy_api_name="allow-api-17001")
     run_playbook(PLAY, inventory, a)
     run_playbook(PLAY, inventory, b)

@@ -28,19 +28,33 @@ OWN, OTHER = "10.231.0.11", "10.231.0.12"  # the pods below run behind w1
 POD_W2 = "10.244.2.11"  # the lab-apps pod behind w2: not a node address
 # pod namespace on w1 -> (Kubernetes namespace, labels)
 PODS = {"p1": ("lab-apps", {"app": "demo"}), "p2": ("lab-other", {"app": "demo"}),
-        "p3": ("kube-system", {"k8s-app": "kube-dns"}), "p4": ("kube-system", {"component": "stork"})}
+        "p3": ("kube-system", {"k8s-app": "kube-dns"}), "p4": ("kube-system", {"component": "stork"}),
+        "p5": ("kube-system", {"name": "portworx-operator"}), "p6": ("kube-system", {"name": "px-plugin-proxy"}),
+        "p7": ("lab-monitoring", {"app": "prometheus"})}
 FLOWS = [(OWN, "TCP", 9001), (OWN, "TCP", 9022), (OTHER, "TCP", 9001), (OTHER, "TCP", 9022), (OTHER, "TCP", 9000),
-         (OTHER, "TCP", 9023), (OTHER, "TCP", 6443), (OTHER, "TCP", 10250), (OWN, "TCP", 10250), (OTHER, "UDP", 9001),
-         (POD_W2, "TCP", 9001), (POD_W2, "TCP", 8080)]
+         (OWN, "TCP", 9020), (OTHER, "TCP", 9019), (OTHER, "TCP", 9020), (OTHER, "TCP", 9021), (OWN, "TCP", 9023),
+         (OTHER, "TCP", 9023), (OTHER, "TCP", 9024), (OTHER, "TCP", 6443), (OTHER, "TCP", 10250), (OWN, "TCP", 10250),
+         (OTHER, "UDP", 9001), (POD_W2, "TCP", 9001), (POD_W2, "TCP", 8080)]
+# TCP 9001-9023: every port the Portworx serves, the TLS REST API on 9023 included
+GUARDED = {(d, "TCP", p) for d, proto, p in FLOWS if d in (OWN, OTHER) and proto == "TCP" and 9001 <= p <= 9023}
+METRICS = {(d, "TCP", p) for d in (OWN, OTHER) for p in (9001, 9019)}
+
+
+def blocked(pods, flows):
+    return {(pod,) + flow for pod in pods for flow in flows}
+
 
 # Expected verdicts: (pod, destination, protocol, port) -> allowed? Unlisted flows are open.
+# The operator (p5) and the plugin proxy (p6) are exempt in kube-system: they reach the SDK and
+# REST gateway of their own node and of the others. lab-monitoring (p7) is not selected.
 BLOCKED = {
-    "precise": {("p1", d, "TCP", p) for d in (OWN, OTHER) for p in (9001, 9022)}
-    | {("p3", d, "TCP", p) for d in (OWN, OTHER) for p in (9001, 9022)},
+    "precise": blocked(("p1", "p3"), GUARDED),
     # the document as written: user pods reach nothing on the nodes but 6443 (the kubelet is cut),
     # non-exempt kube-system pods reach only 8099 off the nodes
-    "seed": {("p1", d, proto, p) for d, proto, p in FLOWS if d in (OWN, OTHER) and p != 6443}
-    | {("p3", d, proto, p) for d, proto, p in FLOWS},
+    "seed": blocked(("p1",), [(d, proto, p) for d, proto, p in FLOWS if d in (OWN, OTHER) and p != 6443])
+    | blocked(("p3",), FLOWS),
+    # lab-monitoring selected too, its Prometheus allowed the metrics ports (9001, KVDB 9019) only
+    "metrics": blocked(("p1", "p3"), GUARDED) | blocked(("p7",), GUARDED - METRICS),
     "absent": set(),
 }
 
@@ -119,10 +133,22 @@ def test_flows_on_real_packets_agree_with_the_evaluator(mode, engine, api, kubec
     wait_for_engine(marker, True)
     if mode == "seed":  # the precise policy of the run before is replaced: wait for its complement rules to go
         for _attempt in range(120):
-            if "--dport 9023:65535" not in ruleset("w1"):
+            if "--dport 9024:65535" not in ruleset("w1"):
                 break
             time.sleep(0.25)
     judge(api, mode)
+
+
+def test_the_operator_reaches_the_sdk_and_prometheus_only_the_metrics_ports(engine, api, kubeconfig, inventory):
+    """The operator in kube-system (its own manifest's namespace) reaches the SDK port 9020 of its
+    node and of another one; a user pod does not. A Prometheus pod given the metrics access reaches
+    9001 and 9019, and not 9020; its namespace is otherwise blocked like any user namespace."""
+    run_playbook(PLAYBOOK, inventory, {
+        "network_policy_kubeconfig": kubeconfig, "network_policy_namespaces": ["lab-apps", "lab-monitoring"],
+        "network_policy_node_address_vars": ["ansible_host", "node_ipv6"],
+        "network_policy_metrics_access": [{"namespace": "lab-monitoring", "pods": "app=prometheus"}]})
+    wait_for_engine("policy name: allow-portworx-metrics namespace lab-monitoring", True)
+    judge(api, "metrics")
 
 
 def test_state_absent_reopens_everything_on_real_packets(engine, api, kubeconfig, inventory):

@@ -11,11 +11,14 @@
 # Lab only: kube-router v2.1.0 has reported security flaws; the roles never install it.
 # Settings (environment) as workers.sh and controlplane.sh: LAB_NAME, LAB_NET, LAB_DIR,
 # LAB_WORKERS, LAB_API_PORT; LAB_POD_NET (default 10.244): worker i's pods are in
-# LAB_POD_NET.i.0/24, pod j at .(10+j). Per worker, four pods:
-#   p1  lab-apps     app=demo              a user namespace
-#   p2  lab-other    app=demo              a user namespace the tests leave unselected
-#   p3  kube-system  k8s-app=kube-dns      not on the exempt list
-#   p4  kube-system  component=stork       exempt
+# LAB_POD_NET.i.0/24, pod j at .(10+j). Per worker, seven pods:
+#   p1  lab-apps        app=demo                a user namespace
+#   p2  lab-other       app=demo                a user namespace the tests leave unselected
+#   p3  kube-system     k8s-app=kube-dns        not on the exempt list
+#   p4  kube-system     component=stork         exempt (the document's list)
+#   p5  kube-system     name=portworx-operator  exempt: the operator dials the SDK port (9020)
+#   p6  kube-system     name=px-plugin-proxy    exempt: it forwards to the REST gateway (9021)
+#   p7  lab-monitoring  app=prometheus          a user namespace; scrapes 9001 and 9019 when allowed
 # Each pod runs the probe listener (TCP accept, UDP echo) on 9001 and 8080.
 # kube-router syncs when pods, namespaces or policies change; its periodic sync is set
 # to 24h, because each sync rewrites the whole filter table (iptables-restore without
@@ -33,7 +36,8 @@ python=${LAB_PYTHON:-$repo/.venv/bin/python}
 engine="$dir/engine"
 version=v2.1.0
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/clusterguard/kube-router/$version
-POD_KINDS=("lab-apps app=demo" "lab-other app=demo" "kube-system k8s-app=kube-dns" "kube-system component=stork")
+POD_KINDS=("lab-apps app=demo" "lab-other app=demo" "kube-system k8s-app=kube-dns" "kube-system component=stork"
+           "kube-system name=portworx-operator" "kube-system name=px-plugin-proxy" "lab-monitoring app=prometheus")
 
 running() { [[ -f $1 ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
