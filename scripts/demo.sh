@@ -7,7 +7,7 @@ cd "$repo"
 export PATH="$repo/.venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$repo/.collections"
 inventory=inventories/lab/hosts.yml
 kubeconfig=.lab/cgpx/kubeconfig
-reach() { python tests/lab/reachability.py "$inventory" --ipv6 --ports 8999,9000,9001,9011,9022,9023 "$@"; }
+reach() { python tests/lab/reachability.py "$inventory" --ipv6 --ports 8999,9000,9001,9011,9022,9023,9024 "$@"; }
 say() { echo; echo ">> $*"; }
 
 say "user namespaces team-a and team-b on the lab cluster"
@@ -24,9 +24,9 @@ start=$SECONDS
 ansible-playbook playbooks/site.yml
 echo "site.yml took $((SECONDS - start))s"
 
-say "AFTER: only loopback and the other workers reach 9001-9022; 8999, 9000 and 9023 are untouched."
+say "AFTER: only loopback and the other workers reach 9001-9023 (9023: the TLS REST API); 8999, 9000 and 9024 are untouched."
 echo "   The pod row is kube-router enforcing the NetworkPolicies on real packets."
-reach --title "AFTER  (BLOCKED = dropped by the host firewall, REJECTED = rejected by kube-router)" --expect-guarded 9001-9022
+reach --title "AFTER  (BLOCKED = dropped by the host firewall, REJECTED = rejected by kube-router)" --expect-guarded 9001-9023
 
 say "policies now on the lab cluster (network_policy_scope: both, from inventories/lab/group_vars)"
 python tests/lab/show_policies.py "$kubeconfig"

@@ -130,8 +130,8 @@ def build(api, node_cidrs, ports, excluded, system_namespace, exempt, priority, 
     if api not in APIS:
         raise ClusterPolicyError("api must be one of %s, got %r" % (", ".join(APIS), api))
     if version is not None and version not in APIS[api]["versions"]:
-        raise ClusterPolicyError("version of %s must be one of %s, got %r" % (api, ", ".join(APIS[api]["versions"]),
-                                                                            version))
+        raise ClusterPolicyError("version of %s must be one of %s, got %r" % (
+            api, ", ".join(APIS[api]["versions"]), version))
     if peer not in PEERS:
         raise ClusterPolicyError("peer must be one of %s, got %r" % (", ".join(PEERS), peer))
     if not 0 <= priority <= 999:

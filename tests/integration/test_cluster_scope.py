@@ -67,13 +67,16 @@ def test_a_namespace_created_after_the_run_is_blocked_from_the_node_ports_only(
     policies = read_policies(api, [late, "kube-system"])
     flows = [  # (namespace, pod labels, destination, protocol, port, allowed?)
         (late, {}, NODE, "TCP", 9001, False), (late, {}, NODE, "TCP", 9022, False), (late, {}, NODE6, "TCP", 9010, False),
-        (late, {}, NODE, "TCP", 9000, True), (late, {}, NODE, "TCP", 9023, True), (late, {}, NODE, "TCP", 6443, True),
+        (late, {}, NODE, "TCP", 9000, True), (late, {}, NODE, "TCP", 9023, False), (late, {}, NODE, "TCP", 9024, True),
+        (late, {}, NODE, "TCP", 6443, True),
         (late, {}, NODE, "TCP", 10250, True), (late, {}, NODE, "UDP", 9001, True), (late, {}, POD, "TCP", 9001, True),
         (late, {}, DNS, "UDP", 53, True), (late, {}, OUTSIDE, "TCP", 443, True),
         ("kube-system", {"k8s-app": "kube-dns"}, NODE, "TCP", 9001, False),
         ("kube-system", {"k8s-app": "kube-dns"}, OUTSIDE, "UDP", 53, True),
         ("kube-system", {"component": "stork"}, NODE, "TCP", 9001, True),
         ("kube-system", {"tier": "control-plane"}, NODE, "TCP", 9022, True),
+        ("kube-system", {"name": "portworx-operator"}, NODE, "TCP", 9020, True),
+        ("kube-system", {"name": "px-plugin-proxy"}, NODE, "TCP", 9021, True),
         ("portworx", {}, NODE, "TCP", 9001, True),  # excluded
     ]
     wrong = []

@@ -85,8 +85,8 @@ def test_renamed_variables_of_2x_are_refused_by_name():
 def test_udp_ranges_guard_the_gossip_port_beside_tcp():
     rules = fw.chain_rules("C", ["10.0.0.11/32"], [(9001, 9023)], ["tcp"], udp_ranges=[(9002, 9002)])
     assert [r.split("--dports ")[1].split()[0] for r in rules if "DROP" in r] == ["9001:9023", "9002"]
-    assert fw.guarded([(9001, 9002)], ["tcp", "udp"], [(9002, 9003)]) == [("tcp", [(9001, 9002)]),
-                                                                           ("udp", [(9001, 9003)])]
+    got = fw.guarded([(9001, 9002)], ["tcp", "udp"], [(9002, 9003)])
+    assert got == [("tcp", [(9001, 9002)]), ("udp", [(9001, 9003)])]
 
 
 # -- the network_policy plan --------------------------------------------------
