@@ -96,19 +96,19 @@ class ActionModule(ActionBase):
             nodes = clusters[key]
             if isinstance(nodes, Exception):
                 if inventory is not None:
-                    return ["host_firewall_node_source is 'inventory'; the cluster could not be read to compare "
+                    return ["portworx_node_source is 'inventory'; the cluster could not be read to compare "
                             "its Nodes with the inventory: %s" % nodes]
-                raise spec.InputError("host_firewall_node_source: 'cluster', but the cluster cannot be read (%s): %s"
+                raise spec.InputError("portworx_node_source: 'cluster', but the cluster cannot be read (%s): %s"
                                       % (conf.get("kubeconfig") or "the default kubeconfig", nodes))
             if inventory is not None:
                 missing = npi.node_drift(inventory, nodes)[0]
                 return ["cluster Nodes %s are not in inventory group '%s', so their addresses are not allowed "
                         "sources and no run configures their firewall; with job slicing or a partial inventory, use "
-                        "host_firewall_node_source: cluster" % (", ".join(missing), values["host_firewall_workers_group"])
+                        "portworx_node_source: cluster" % (", ".join(missing), values["portworx_workers_group"])
                         ] if missing else []
             workers = npi.node_addresses(nodes)
             if not workers:
-                raise spec.InputError("host_firewall_node_source: 'cluster', but the cluster's Node objects report "
+                raise spec.InputError("portworx_node_source: 'cluster', but the cluster's Node objects report "
                                       "no InternalIP address")
             return workers
 

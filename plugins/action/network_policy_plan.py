@@ -88,13 +88,13 @@ class ActionModule(ActionBase):
         return values, inventory, read, found, warnings, reader
 
     def _inventory(self, values, task_vars):
-        group = values["network_policy_workers_group"]
+        group = values["portworx_workers_group"]
         hosts = (task_vars.get("groups") or {}).get(group) or []
-        needed = values["network_policy_node_source"] == "inventory" and values["network_policy_state"] == "present"
+        needed = values["portworx_node_source"] == "inventory" and values["network_policy_state"] == "present"
         if not hosts:
             if needed:
-                return [], ["network_policy_workers_group: %r is not a group of this inventory, or has no hosts "
-                            "(network_policy_node_source is 'inventory')" % (group,)]
+                return [], ["portworx_workers_group: %r is not a group of this inventory, or has no hosts "
+                            "(portworx_node_source is 'inventory')" % (group,)]
             return [], []
         hostvars = task_vars["hostvars"]
 
@@ -102,9 +102,9 @@ class ActionModule(ActionBase):
             hv = hostvars[host]
             return hv[var] if var in hv else None
 
-        found, bad = netcalc.inventory_addresses(hosts, lookup, values["network_policy_node_address_vars"])
+        found, bad = netcalc.inventory_addresses(hosts, lookup, values["portworx_node_address_vars"])
         if bad and needed:
-            return [], ["network_policy_node_address_vars: %s" % b for b in bad[:5]]
+            return [], ["portworx_node_address_vars: %s" % b for b in bad[:5]]
         return found, []
 
     @staticmethod

@@ -33,8 +33,7 @@ class ActionModule(PlanAction):
             return result
         cni = sorted({d["metadata"]["name"] for d in read.get("daemonsets") or []
                       if any(word in d["metadata"].get("name", "") for word in npi.CNI)})
-        source = self._templar.template(task_vars.get("host_firewall_node_source", "inventory")) if task_vars else None
         checks = verify.cluster_checks(values, found, read, found.get("missing_nodes") or [], cni,
-                                       partial_inventory=source in ("cluster", "list"))
+                                       partial_inventory=values["portworx_node_source"] in ("cluster", "list"))
         result.update(changed=False, checks=checks, warnings=warnings)
         return result

@@ -59,7 +59,7 @@ hosts:
       ip_versions: [ipv4, ipv6]
       state: present
 addresses:
-  description: The addresses of each worker, from the role variable C(host_firewall_node_address_vars).
+  description: The addresses of each worker, from the role variable C(portworx_node_address_vars).
   returned: success
   type: dict
   sample: {worker-1: ["10.20.1.11", "fd00::11"]}

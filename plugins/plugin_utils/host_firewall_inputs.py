@@ -114,27 +114,27 @@ def host_plan(values, workers, ssh_port, px=None):
 
 def check_common(values):
     """Checks of values the whole play shares: the workers group and the address variables."""
-    names = values["host_firewall_node_address_vars"]
+    names = values["portworx_node_address_vars"]
     if not names:
-        raise spec.InputError("host_firewall_node_address_vars: [] names no variable; the default is ['ansible_host']")
+        raise spec.InputError("portworx_node_address_vars: [] names no variable; the default is ['ansible_host']")
     for name in names:
         if not VAR_NAME.match(name):
-            raise spec.InputError("host_firewall_node_address_vars: %r is not a variable name" % (name,))
+            raise spec.InputError("portworx_node_address_vars: %r is not a variable name" % (name,))
     error = cluster.url_error("host_firewall_host", values.get("host_firewall_host"))
     if error:
         raise spec.InputError(error)
 
 
 def _listed(values):
-    """[(name, var, address)] of host_firewall_node_addresses; InputError on the first bad one."""
+    """[(name, var, address)] of portworx_node_addresses; InputError on the first bad one."""
     if not values:
-        raise spec.InputError("host_firewall_node_source: 'list' needs host_firewall_node_addresses, which is empty")
+        raise spec.InputError("portworx_node_source: 'list' needs portworx_node_addresses, which is empty")
     out = []
     for value in values:
-        error = netcalc.host_address_error(value) if isinstance(value, str) else "%r is not an IP address" % (value,)
+        error = portworx.node_address_error(value)
         if error:
-            raise spec.InputError("host_firewall_node_addresses: %s" % error)
-        out.append((value, "host_firewall_node_addresses", str(netcalc.parse_network(value).ip)))
+            raise spec.InputError("portworx_node_addresses: %s" % error)
+        out.append((value, "portworx_node_addresses", str(netcalc.parse_network(value).ip)))
     return out
 
 
@@ -165,27 +165,27 @@ def plan(play_hosts, values_of, groups, hostvar, ssh_port_of, nodes_of=None, por
         try:
             check_common(values)
             workers = []
-            group = values["host_firewall_workers_group"]
+            group = values["portworx_workers_group"]
             members = groups.get(group) or []
-            key = (group, tuple(values["host_firewall_node_address_vars"]))
+            key = (group, tuple(values["portworx_node_address_vars"]))
             if members and key not in worker_cache:
                 worker_cache[key] = netcalc.inventory_addresses(members, hostvar, list(key[1]))
-            source = values["host_firewall_node_source"]
+            source = values["portworx_node_source"]
             if values["host_firewall_state"] == "present" and source == "inventory":
                 if not members:
-                    raise spec.InputError("host_firewall_workers_group: %r is not a group of this inventory, "
+                    raise spec.InputError("portworx_workers_group: %r is not a group of this inventory, "
                                           "or has no hosts" % (group,))
                 found, bad = worker_cache[key]
                 if bad:
-                    raise spec.InputError("host_firewall_node_address_vars: %s" % bad[0])
+                    raise spec.InputError("portworx_node_address_vars: %s" % bad[0])
                 workers = found
                 if nodes_of is not None:
                     warnings.extend(nodes_of(values, found))
             elif values["host_firewall_state"] == "present" and source == "list":
-                workers = _listed(values["host_firewall_node_addresses"])
+                workers = _listed(values["portworx_node_addresses"])
             elif values["host_firewall_state"] == "present":
                 if nodes_of is None:
-                    raise spec.InputError("host_firewall_node_source: 'cluster' cannot be read here")
+                    raise spec.InputError("portworx_node_source: 'cluster' cannot be read here")
                 workers = nodes_of(values, None)
             px = None
             if portworx_of is not None and values["host_firewall_state"] == "present":

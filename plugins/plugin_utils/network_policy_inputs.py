@@ -65,6 +65,13 @@ def _networks(name, values, wide=True):
             raise spec.InputError("%s: %s" % (name, error))
 
 
+def _node_addresses(values):
+    for value in values:
+        error = portworx.node_address_error(value)
+        if error:
+            raise spec.InputError("portworx_node_addresses: %s" % error)
+
+
 def _exempt(values):
     for item in values:
         if not isinstance(item, dict) or set(item) != {"key", "values"}:
@@ -124,7 +131,7 @@ def check(values):
     checks = [
         lambda: _ports("network_policy_seed_allow_ports", v["network_policy_seed_allow_ports"], required=False),
         lambda: _ports("network_policy_api_port", [v["network_policy_api_port"]]),
-        lambda: _networks("network_policy_node_addresses", v["network_policy_node_addresses"]),
+        lambda: _node_addresses(v["portworx_node_addresses"]),
         lambda: _networks("network_policy_pod_cidrs", v["network_policy_pod_cidrs"], wide=False),
         lambda: _networks("network_policy_service_cidrs", v["network_policy_service_cidrs"], wide=False),
         lambda: _names("network_policy_namespaces", v["network_policy_namespaces"]),
@@ -171,17 +178,17 @@ def check(values):
         if v["network_policy_all_namespaces"] or selector:
             errors.append("network_policy_render_dir: %r renders without a cluster, so namespaces must be listed by "
                           "name (network_policy_all_namespaces and network_policy_namespace_selector need one)" % (where,))
-        if v["network_policy_node_source"] == "cluster":
-            errors.append("network_policy_node_source: 'cluster' cannot be used with network_policy_render_dir %r"
+        if v["portworx_node_source"] == "cluster":
+            errors.append("portworx_node_source: 'cluster' cannot be used with network_policy_render_dir %r"
                           % (where,))
         if v["network_policy_node_cidr_mode"] == "subnet" and not (
                 v["network_policy_pod_cidrs"] and v["network_policy_service_cidrs"]):
             errors.append("network_policy_node_cidr_mode: 'subnet' with network_policy_render_dir needs "
                           "network_policy_pod_cidrs and network_policy_service_cidrs, to check the subnet against them")
-    if not v["network_policy_node_address_vars"]:
-        errors.append("network_policy_node_address_vars: [] names no variable; the default is ['ansible_host']")
-    if v["network_policy_node_source"] == "list" and not v["network_policy_node_addresses"]:
-        errors.append("network_policy_node_source: 'list' needs network_policy_node_addresses, which is empty")
+    if not v["portworx_node_address_vars"]:
+        errors.append("portworx_node_address_vars: [] names no variable; the default is ['ansible_host']")
+    if v["portworx_node_source"] == "list" and not v["portworx_node_addresses"]:
+        errors.append("portworx_node_source: 'list' needs portworx_node_addresses, which is empty")
     return errors
 
 
@@ -283,12 +290,12 @@ def plan(v, inventory, read, detail=False):
     cluster_nodes = netcalc.node_cidrs([a["address"] for n in nodes for a in (n.get("status") or {}).get("addresses")
                                         or [] if a.get("type") == "InternalIP"])
     inventory_nodes = netcalc.node_cidrs([a for _h, _v, a in inventory])
-    source = v["network_policy_node_source"]
+    source = v["portworx_node_source"]
     if read and source == "inventory" and nodes:
         missing, extra = node_drift(inventory, nodes)
         if missing:
             warnings.append("cluster nodes %s are not in inventory group '%s': host_firewall does not cover them"
-                            % (", ".join(missing), v["network_policy_workers_group"]))
+                            % (", ".join(missing), v["portworx_workers_group"]))
         if extra:
             warnings.append("inventory workers %s are no InternalIP of any Node of the cluster: wrong kubeconfig, "
                             "or a stale inventory?" % ", ".join(extra))
@@ -298,10 +305,10 @@ def plan(v, inventory, read, detail=False):
     namespaced = scope in ("namespaces", "both")
     by_nodes = scope == "cluster" and v["network_policy_cluster_peer"] == "nodes"
     if present:
-        node_list = {"inventory": inventory_nodes, "list": netcalc.node_cidrs(v["network_policy_node_addresses"]),
+        node_list = {"inventory": inventory_nodes, "list": netcalc.node_cidrs(v["portworx_node_addresses"]),
                      "cluster": cluster_nodes}[source]
         if not node_list and not by_nodes:
-            raise spec.InputError("network_policy_node_source: %r gives no node addresses%s" % (
+            raise spec.InputError("portworx_node_source: %r gives no node addresses%s" % (
                 source, " (the cluster's Node objects report no InternalIP)" if source == "cluster" else ""))
         if v["network_policy_node_cidr_mode"] == "subnet" and node_list:
             node_list = _subnet(v, node_list, nodes, read)

@@ -6,7 +6,8 @@ ports it serves, worked out from its start port and version, and where those
 settings come from (the inventory, or the cluster's StorageCluster object).
 
 The ``portworx_*`` variables are shared by the host_firewall, network_policy and
-verify roles, so the three always agree on what is guarded. ``OPTIONS`` below is
+verify roles, so the three always agree on what is guarded and where the nodes'
+addresses come from. ``OPTIONS`` below is
 their one definition; each role's meta/argument_specs.yml carries a copy for
 ansible-doc, and a unit test keeps the copies equal to it.
 
@@ -27,6 +28,7 @@ from __future__ import annotations
 import re
 
 from ansible_collections.clusterguard.portworx.plugins.module_utils import ports as portlib
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils import netcalc
 
 PREFIX = "portworx_"
 SOURCES = ("inventory", "storagecluster")
@@ -81,6 +83,47 @@ OPTIONS = {
         ],
         "type": "list", "elements": "str", "default": [],
     },
+    "portworx_workers_group": {
+        "description": [
+            "Inventory group of the workers, the nodes Portworx runs on. With O(portworx_node_source=inventory) their "
+            "addresses are the node addresses: the sources the host firewall allows, and the destinations the "
+            "policies block.",
+            "The host_firewall role configures the hosts of its play, whatever the node source.",
+        ],
+        "type": "str", "default": "workers",
+    },
+    "portworx_node_source": {
+        "description": [
+            "Where the node addresses come from, for both roles.",
+            "V(inventory) takes them from the hosts of O(portworx_workers_group). When a cluster connection is "
+            "configured, the roles also read the Nodes and warn by name about those the inventory lacks.",
+            "V(cluster) reads the InternalIP addresses of every Node, once per play, on the controller. Use it with "
+            "AWX or Automation Platform job slicing, or any inventory that holds only some of the workers, so that "
+            "each slice allows every worker of the cluster and not only its own.",
+            "V(list) takes O(portworx_node_addresses).",
+        ],
+        "type": "str", "choices": ["inventory", "cluster", "list"], "default": "inventory",
+    },
+    "portworx_node_addresses": {
+        "description": [
+            "The node addresses with O(portworx_node_source=list), one host address each (IPv4 or IPv6). A network is "
+            "refused: other hosts go in C(host_firewall_extra_sources), the document's blanket subnet comes from "
+            "C(network_policy_node_cidr_mode=subnet).",
+        ],
+        "type": "list", "elements": "str", "default": [],
+    },
+    "portworx_node_address_vars": {
+        "description": [
+            "Host variables that hold a worker's cluster address, in order of preference. Per family (IPv4, IPv6) "
+            "the first variable that holds an address of that family wins, and later ones of the same family are "
+            "ignored, so C([node_ip, node_ipv6]) gives a dual-stack node both addresses while a management address "
+            "in C(ansible_host) is not allowed in.",
+            "A worker without any of them counts with its inventory name when that is an address.",
+            "Each value must be the address of one host; a network (C(10.0.0.16/28)), an IPv4-mapped IPv6 address, "
+            "loopback, multicast and unspecified addresses are refused.",
+        ],
+        "type": "list", "elements": "str", "default": ["ansible_host"],
+    },
 }
 
 # Variables of 2.x that these replace: set, they stop the run with the way forward.
@@ -89,6 +132,9 @@ RENAMED = {
     "network_policy_ports": "portworx_start_port (17001 on OpenShift) and portworx_extra_ports",
     "network_policy_portworx_namespace": "portworx_namespace",
 }
+for _role in ("host_firewall", "network_policy"):
+    for _name in ("workers_group", "node_source", "node_addresses", "node_address_vars"):
+        RENAMED["%s_%s" % (_role, _name)] = "portworx_" + _name
 
 _VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?")
 
@@ -210,6 +256,15 @@ def resolve(values, read=None):
             "version": version, "security": security, "tcp": portlib.range_strings(tcp),
             "udp": portlib.range_strings(found["udp"]), "metrics": portlib.range_strings(found["metrics"]),
             "named": found["named"]}
+
+
+def node_address_error(value):
+    """Why ``value`` of portworx_node_addresses is not one node's address, or None. A network is
+    refused: the host firewall would let all of it in (networks of other hosts belong in
+    host_firewall_extra_sources, a blanket subnet in network_policy_node_cidr_mode)."""
+    if not isinstance(value, str):
+        return "%r is not an IP address" % (value,)
+    return netcalc.host_address_error(value)
 
 
 def renamed_errors(names):

@@ -24,7 +24,7 @@ def cluster_objects(api, mine_only=True):
 
 
 def settings(kubeconfig, **more):
-    out = {"network_policy_kubeconfig": kubeconfig, "network_policy_node_address_vars": ["ansible_host", "node_ipv6"],
+    out = {"network_policy_kubeconfig": kubeconfig, "portworx_node_address_vars": ["ansible_host", "node_ipv6"],
            "network_policy_all_namespaces": True}
     out.update({"network_policy_" + k: v for k, v in more.items()})
     return out

@@ -17,8 +17,7 @@ ENV = {"ANSIBLE_DEPRECATION_WARNINGS": "true"}
 
 
 def settings(kubeconfig, **more):
-    out = {"host_firewall_node_address_vars": ["ansible_host", "node_ipv6"],
-           "network_policy_node_address_vars": ["ansible_host", "node_ipv6"],
+    out = {"portworx_node_address_vars": ["ansible_host", "node_ipv6"],
            "network_policy_all_namespaces": True, "network_policy_kubeconfig": kubeconfig,
            "verify_probe_group": "outsiders"}
     out.update(more)

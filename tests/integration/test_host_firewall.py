@@ -169,7 +169,7 @@ def test_management_address_is_not_an_allowed_source(inventory, clean, tmp_path)
     # same family: per family the first variable wins, so the management addresses stay out.
     extra = inventory_with(tmp_path, "mgmt.yml", {h: {"node_ip": W[h], "mgmt_ip": "10.231.0.%d" % (90 + i)}
                                                   for i, h in enumerate(WORKERS)})
-    run_playbook(PLAY, [inventory, extra], {"host_firewall_node_address_vars": ["node_ip", "mgmt_ip", "node_ipv6"]})
+    run_playbook(PLAY, [inventory, extra], {"portworx_node_address_vars": ["node_ip", "mgmt_ip", "node_ipv6"]})
     members = netns("w1", "ipset", "list", "CLUSTERGUARD-PX-v4").stdout
     assert "10.231.0.11" in members and not re.search(r"10\.231\.0\.9\d", members), members
 

@@ -1,5 +1,5 @@
 """AWX / Automation Platform job slicing on the lab: each slice's inventory holds only
-some of the workers. With host_firewall_node_source: cluster every slice allows every
+some of the workers. With portworx_node_source: cluster every slice allows every
 Node of the cluster, so the workers keep reaching each other's Portworx ports while the
 outsider is dropped; with the inventory as the source a slice cuts the others off, and
 the role says so by name. Real SSH, real iptables, real TCP, the real API server."""
@@ -61,7 +61,7 @@ def test_slices_with_the_inventory_as_source_cut_each_other_off_and_are_warned(i
     extra = {"host_firewall_kubeconfig": kubeconfig}
     out = run_playbook(PLAY, first, extra)
     assert "cluster Nodes %s-w2 (10.231.0.12, fd42::12), %s-w3" % (LAB_NAME, LAB_NAME) in out.replace("\n", " ")
-    assert "host_firewall_node_source: cluster" in out
+    assert "portworx_node_source: cluster" in out
     run_playbook(PLAY, second, extra)
     found = mesh()
     assert found[("w2", "10.231.0.11:9001")] == "timeout"  # the storage outage this option prevents
@@ -69,14 +69,14 @@ def test_slices_with_the_inventory_as_source_cut_each_other_off_and_are_warned(i
 
 
 def test_slices_one_after_the_other_with_the_cluster_as_source(inventory, kubeconfig, tmp_path, clean):
-    extra = {"host_firewall_node_source": "cluster", "host_firewall_kubeconfig": kubeconfig}
+    extra = {"portworx_node_source": "cluster", "host_firewall_kubeconfig": kubeconfig}
     for part in slices(inventory, tmp_path):
         run_playbook(PLAY, part, extra)
     assert_mesh_open_outsider_dropped()
 
 
 def test_slices_at_the_same_time_with_the_cluster_as_source(inventory, kubeconfig, tmp_path, clean):
-    extra = {"host_firewall_node_source": "cluster", "host_firewall_kubeconfig": kubeconfig}
+    extra = {"portworx_node_source": "cluster", "host_firewall_kubeconfig": kubeconfig}
     outputs, errors = {}, []
 
     def run(part):
@@ -96,15 +96,15 @@ def test_slices_at_the_same_time_with_the_cluster_as_source(inventory, kubeconfi
 
 
 def test_node_source_cluster_that_cannot_be_read_changes_nothing(inventory, tmp_path, clean):
-    out = run_playbook(PLAY, inventory, {"host_firewall_node_source": "cluster",
+    out = run_playbook(PLAY, inventory, {"portworx_node_source": "cluster",
                                          "host_firewall_kubeconfig": str(tmp_path / "missing")}, expect_rc=2)
-    assert "host_firewall_node_source: 'cluster', but the cluster cannot be read" in out
+    assert "portworx_node_source: 'cluster', but the cluster cannot be read" in out
     assert "changed=0" in out
 
 
 def test_node_source_list(inventory, tmp_path, clean):
     listed = [a.strip("[]") for w in ("w1", "w2") for a in ADDRESSES[w]]
-    run_playbook(PLAY, inventory, {"host_firewall_node_source": "list", "host_firewall_node_addresses": listed})
+    run_playbook(PLAY, inventory, {"portworx_node_source": "list", "portworx_node_addresses": listed})
     found = mesh()
     assert found[("w3", "10.231.0.11:9001")] == "timeout"  # w3 is not listed
     assert found[("w2", "10.231.0.11:9001")] != "timeout"

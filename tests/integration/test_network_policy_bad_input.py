@@ -22,6 +22,8 @@ CASES = [
      ["network_policy_ports", "replaced in 3.0.0", "portworx_start_port"]),
     ("pxns-renamed", {"network_policy_portworx_namespace": "px"}, BOTH,
      ["network_policy_portworx_namespace", "replaced in 3.0.0", "portworx_namespace"]),
+    ("source-renamed", {"network_policy_node_source": "cluster"}, BOTH,
+     ["network_policy_node_source", "replaced in 3.0.0", "portworx_node_source"]),
     ("extra-ports-string", {"portworx_extra_ports": "9024"}, BOTH, ["portworx_extra_ports", "'9024'", "list"]),
     ("extra-ports-typo", {"portworx_extra_ports": ["90x1"]}, BOTH, ["portworx_extra_ports", "90x1"]),
     ("extra-ports-zero", {"portworx_extra_ports": ["0"]}, BOTH, ["portworx_extra_ports", "'0'"]),
@@ -33,21 +35,21 @@ CASES = [
      ["network_policy_metrics_access", "'m'", "listed twice"]),
     ("metrics-no-namespace", {"network_policy_metrics_access": [{"pods": "app=prometheus"}]}, BOTH,
      ["network_policy_metrics_access", "app=prometheus"]),
-    ("source-dns", {"network_policy_node_source": "dns"}, BOTH, ["network_policy_node_source", "dns"]),
-    ("source-list-empty", {"network_policy_node_source": "list"}, BOTH, ["network_policy_node_source", "'list'"]),
-    ("nodes-world", {"network_policy_node_source": "list", "network_policy_node_addresses": ["0.0.0.0/0"]}, BOTH,
-     ["network_policy_node_addresses", "0.0.0.0/0"]),
-    ("nodes-mapped", {"network_policy_node_source": "list", "network_policy_node_addresses": ["::ffff:10.231.0.11"]},
-     BOTH, ["network_policy_node_addresses", "::ffff:10.231.0.11", "IPv4-mapped"]),
-    ("nodes-wide", {"network_policy_node_source": "list", "network_policy_node_addresses": ["10.0.0.0/8"]}, BOTH,
-     ["network_policy_node_addresses", "10.0.0.0/8"]),
-    ("nodes-hostbits", {"network_policy_node_source": "list", "network_policy_node_addresses": ["10.231.0.11/24"]},
-     BOTH, ["network_policy_node_addresses", "10.231.0.11/24", "host bits"]),
-    ("nodes-string", {"network_policy_node_source": "list", "network_policy_node_addresses": "10.231.0.11"}, BOTH,
-     ["network_policy_node_addresses", "'10.231.0.11'"]),
-    ("addrvars-not-ip", {"network_policy_node_address_vars": ["lab_netns"]}, BOTH, ["lab_netns", "cgpx-w1"]),
-    ("addrvars-empty", {"network_policy_node_address_vars": []}, BOTH, ["network_policy_node_address_vars", "[]"]),
-    ("group-missing", {"network_policy_workers_group": "nosuchgroup"}, BOTH, ["network_policy_workers_group", "nosuchgroup"]),
+    ("source-dns", {"portworx_node_source": "dns"}, BOTH, ["portworx_node_source", "dns"]),
+    ("source-list-empty", {"portworx_node_source": "list"}, BOTH, ["portworx_node_source", "'list'"]),
+    ("nodes-world", {"portworx_node_source": "list", "portworx_node_addresses": ["0.0.0.0/0"]}, BOTH,
+     ["portworx_node_addresses", "0.0.0.0/0"]),
+    ("nodes-mapped", {"portworx_node_source": "list", "portworx_node_addresses": ["::ffff:10.231.0.11"]},
+     BOTH, ["portworx_node_addresses", "::ffff:10.231.0.11", "IPv4-mapped"]),
+    ("nodes-wide", {"portworx_node_source": "list", "portworx_node_addresses": ["10.0.0.0/8"]}, BOTH,
+     ["portworx_node_addresses", "10.0.0.0/8"]),
+    ("nodes-hostbits", {"portworx_node_source": "list", "portworx_node_addresses": ["10.231.0.11/24"]},
+     BOTH, ["portworx_node_addresses", "10.231.0.11/24", "host bits"]),
+    ("nodes-string", {"portworx_node_source": "list", "portworx_node_addresses": "10.231.0.11"}, BOTH,
+     ["portworx_node_addresses", "'10.231.0.11'"]),
+    ("addrvars-not-ip", {"portworx_node_address_vars": ["lab_netns"]}, BOTH, ["lab_netns", "cgpx-w1"]),
+    ("addrvars-empty", {"portworx_node_address_vars": []}, BOTH, ["portworx_node_address_vars", "[]"]),
+    ("group-missing", {"portworx_workers_group": "nosuchgroup"}, BOTH, ["portworx_workers_group", "nosuchgroup"]),
     ("cidr-mode", {"network_policy_node_cidr_mode": "wide"}, BOTH, ["network_policy_node_cidr_mode", "wide"]),
     ("prefix-4", {"network_policy_node_subnet_prefix": 4}, BOTH, ["network_policy_node_subnet_prefix", "4", "8-32"]),
     ("prefix-word", {"network_policy_node_subnet_prefix": "sixteen"}, BOTH, ["network_policy_node_subnet_prefix", "sixteen"]),
@@ -97,7 +99,7 @@ CASES = [
      ["network_policy_pod_security_modes", "[]"]),
     ("cni-word", {"network_policy_check_cni": "sometimes"}, BOTH, ["network_policy_check_cni", "sometimes"]),
     ("render-all", {"network_policy_all_namespaces": True}, RENDER, ["network_policy_render_dir", "network_policy_all_namespaces"]),
-    ("render-cluster", {"network_policy_node_source": "cluster"}, RENDER, ["network_policy_node_source", "'cluster'"]),
+    ("render-cluster", {"portworx_node_source": "cluster"}, RENDER, ["portworx_node_source", "'cluster'"]),
     ("render-subnet", {"network_policy_node_cidr_mode": "subnet"}, RENDER,
      ["network_policy_node_cidr_mode", "'subnet'", "network_policy_pod_cidrs"]),
     ("field-manager", {"network_policy_field_manager": ""}, BOTH, ["network_policy_field_manager", "''"]),
@@ -135,7 +137,7 @@ PARAMS = [(c, mode) for c in CASES for mode in c[2]]
 def test_bad_input_is_refused_before_anything_changes(case, mode, api, kubeconfig, inventory, guarded, tmp_path):
     name, extra, _modes, expected = case
     render_dir = str(tmp_path / "manifests")
-    base = {"network_policy_namespaces": ["default"], "network_policy_node_address_vars": ["ansible_host", "node_ipv6"]}
+    base = {"network_policy_namespaces": ["default"], "portworx_node_address_vars": ["ansible_host", "node_ipv6"]}
     base.update({"network_policy_render_dir": render_dir} if mode == "render" else {"network_policy_kubeconfig": kubeconfig})
     base.update(extra)
     before = cluster_state(api)

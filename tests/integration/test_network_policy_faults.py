@@ -187,7 +187,7 @@ def test_node_drift_warnings_compare_addresses(api, kubeconfig, inventory, names
     core.replace_node_status("cgpx-w9", node)
     try:
         out = run_playbook(PLAY, inventory, {"network_policy_kubeconfig": kubeconfig, "network_policy_namespaces": [namespace],
-                                             "network_policy_node_address_vars": ["ansible_host", "node_ipv6"]})
+                                             "portworx_node_address_vars": ["ansible_host", "node_ipv6"]})
         assert "cluster nodes cgpx-w9 (10.231.0.14) are not in inventory group 'workers'" in out
         assert "inventory workers" not in out
     finally:

@@ -70,7 +70,7 @@ def engine(inventory, kubeconfig):
     started = not os.path.exists(os.path.join(LAB, "engine", "kube-router-w1.pid"))
     if started:
         subprocess.run([ENGINE, "up"], env=engine_env(), check=True, capture_output=True)
-    lab = {"host_firewall_node_address_vars": ["ansible_host", "node_ipv6"]}
+    lab = {"portworx_node_address_vars": ["ansible_host", "node_ipv6"]}
     run_playbook("tests/integration/playbooks/host_firewall.yml", inventory, dict(lab, host_firewall_state="absent"))
     yield
     run_playbook(PLAYBOOK, inventory, {"network_policy_kubeconfig": kubeconfig, "network_policy_state": "absent"})
@@ -128,7 +128,7 @@ def judge(api, case):
 def test_flows_on_real_packets_agree_with_the_evaluator(mode, engine, api, kubeconfig, inventory):
     run_playbook(PLAYBOOK, inventory, {
         "network_policy_kubeconfig": kubeconfig, "network_policy_mode": mode, "network_policy_namespaces": ["lab-apps"],
-        "network_policy_node_address_vars": ["ansible_host", "node_ipv6"]})
+        "portworx_node_address_vars": ["ansible_host", "node_ipv6"]})
     marker = "policy name: %s namespace lab-apps" % ("allow-api" if mode == "seed" else "block-9001-for-non-system-users")
     wait_for_engine(marker, True)
     if mode == "seed":  # the precise policy of the run before is replaced: wait for its complement rules to go
@@ -145,7 +145,7 @@ def test_the_operator_reaches_the_sdk_and_prometheus_only_the_metrics_ports(engi
     9001 and 9019, and not 9020; its namespace is otherwise blocked like any user namespace."""
     run_playbook(PLAYBOOK, inventory, {
         "network_policy_kubeconfig": kubeconfig, "network_policy_namespaces": ["lab-apps", "lab-monitoring"],
-        "network_policy_node_address_vars": ["ansible_host", "node_ipv6"],
+        "portworx_node_address_vars": ["ansible_host", "node_ipv6"],
         "network_policy_metrics_access": [{"namespace": "lab-monitoring", "pods": "app=prometheus"}]})
     wait_for_engine("policy name: allow-portworx-metrics namespace lab-monitoring", True)
     judge(api, "metrics")
@@ -153,7 +153,7 @@ def test_the_operator_reaches_the_sdk_and_prometheus_only_the_metrics_ports(engi
 
 def test_state_absent_reopens_everything_on_real_packets(engine, api, kubeconfig, inventory):
     extra = {"network_policy_kubeconfig": kubeconfig, "network_policy_namespaces": ["lab-apps"],
-             "network_policy_node_address_vars": ["ansible_host", "node_ipv6"]}
+             "portworx_node_address_vars": ["ansible_host", "node_ipv6"]}
     run_playbook(PLAYBOOK, inventory, extra)
     wait_for_engine("namespace lab-apps", True)
     run_playbook(PLAYBOOK, inventory, dict(extra, network_policy_state="absent"))
@@ -200,7 +200,7 @@ def test_host_firewall_changes_survive_kube_router_rewriting_the_tables(engine, 
     thread.start()
     lost, undone = [], 0
     try:
-        lab = {"host_firewall_node_address_vars": ["ansible_host", "node_ipv6"]}
+        lab = {"portworx_node_address_vars": ["ansible_host", "node_ipv6"]}
         for run, extra in enumerate([["10.244.0.0/16"], [], ["10.244.0.0/16"], []]):
             out = run_playbook("tests/integration/playbooks/host_firewall.yml", inventory,
                                dict(lab, host_firewall_extra_sources=extra))

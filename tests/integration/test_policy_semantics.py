@@ -64,7 +64,7 @@ def test_flows(mode, api, kubeconfig, inventory, namespace):
         "network_policy_kubeconfig": kubeconfig,
         "network_policy_mode": mode,
         "network_policy_namespaces": [namespace],
-        "network_policy_node_address_vars": ["ansible_host", "node_ipv6"],
+        "portworx_node_address_vars": ["ansible_host", "node_ipv6"],
     })
     policies = read_policies(api, [namespace, "kube-system"])
     assert {p["metadata"]["name"] for p in policies if p["metadata"]["namespace"] == namespace} == {
@@ -89,7 +89,7 @@ def test_flows(mode, api, kubeconfig, inventory, namespace):
 
 def test_second_run_changes_nothing_and_check_mode_reports(api, kubeconfig, inventory, namespace):
     extra = {"network_policy_kubeconfig": kubeconfig, "network_policy_namespaces": [namespace],
-             "network_policy_node_address_vars": ["ansible_host", "node_ipv6"]}
+             "portworx_node_address_vars": ["ansible_host", "node_ipv6"]}
     run_playbook("tests/integration/playbooks/network_policy.yml", inventory, extra)
     out = run_playbook("tests/integration/playbooks/network_policy.yml", inventory, extra)
     assert re.search(r"localhost\s+: ok=\d+\s+changed=0", out), out[-2000:]

@@ -23,8 +23,7 @@ GROUP = "policy.networking.k8s.io"
 
 
 def lab_settings(kubeconfig, **more):
-    out = {"host_firewall_node_address_vars": ["ansible_host", "node_ipv6"],
-           "network_policy_node_address_vars": ["ansible_host", "node_ipv6"],
+    out = {"portworx_node_address_vars": ["ansible_host", "node_ipv6"],
            "network_policy_kubeconfig": kubeconfig, "host_firewall_kubeconfig": kubeconfig,
            "network_policy_namespaces": ["default"], "verify_probe_group": "outsiders"}
     out.update(more)

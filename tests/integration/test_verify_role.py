@@ -13,8 +13,7 @@ from hostfw import netns
 SITE = "playbooks/site.yml"
 VERIFY = "playbooks/verify.yml"
 # The lab's settings (inventories/lab/group_vars), with every namespace of the cluster selected.
-SETTINGS = {"host_firewall_node_address_vars": ["ansible_host", "node_ipv6"],
-            "network_policy_node_address_vars": ["ansible_host", "node_ipv6"],
+SETTINGS = {"portworx_node_address_vars": ["ansible_host", "node_ipv6"],
             "network_policy_all_namespaces": True, "verify_probe_group": "outsiders"}
 
 

@@ -64,14 +64,14 @@ def test_storagecluster_settings_come_from_the_reader():
 
 
 def test_first_address_per_family_wins():
-    got = plan({"host_firewall_node_address_vars": ["mgmt", "ansible_host", "node_ipv6"]})
+    got = plan({"portworx_node_address_vars": ["mgmt", "ansible_host", "node_ipv6"]})
     assert got["hosts"]["w1"]["sources"] == ["192.0.2.11/32", "192.0.2.12/32", "fd00::11/128", "fd00::12/128"]
-    got = plan({"host_firewall_node_address_vars": ["ansible_host", "mgmt", "node_ipv6"]})
+    got = plan({"portworx_node_address_vars": ["ansible_host", "mgmt", "node_ipv6"]})
     assert "192.0.2.11/32" not in got["hosts"]["w1"]["sources"]
 
 
 def test_absent_needs_no_addresses():
-    got = plan({"host_firewall_state": "absent", "host_firewall_workers_group": "nowhere"})
+    got = plan({"host_firewall_state": "absent", "portworx_workers_group": "nowhere"})
     assert got["hosts"]["w2"]["state"] == "absent" and "sources" not in got["hosts"]["w2"]
 
 
@@ -109,9 +109,9 @@ def test_unknown_prefixed_variables_are_warned_about():
     ({"portworx_source": "operator"}, None, "portworx_source: 'operator' must be one of"),
     ({"host_firewall_protocols": ["icmp"]}, None, "host_firewall_protocols: 'icmp' is not one of tcp, udp"),
     ({"host_firewall_protocols": []}, None, "host_firewall_protocols: [] guards nothing"),
-    ({"host_firewall_workers_group": "nope"}, None, "host_firewall_workers_group: 'nope' is not a group"),
-    ({"host_firewall_node_address_vars": []}, None, "host_firewall_node_address_vars: [] names no variable"),
-    ({"host_firewall_node_address_vars": ["a-b"]}, None, "'a-b' is not a variable name"),
+    ({"portworx_workers_group": "nope"}, None, "portworx_workers_group: 'nope' is not a group"),
+    ({"portworx_node_address_vars": []}, None, "portworx_node_address_vars: [] names no variable"),
+    ({"portworx_node_address_vars": ["a-b"]}, None, "'a-b' is not a variable name"),
     ({"host_firewall_extra_sources": ["0.0.0.0/0"]}, None, "'0.0.0.0/0' holds all addresses"),
     ({"host_firewall_extra_sources": ["::/0"]}, None, "'::/0' holds all addresses"),
     ({"host_firewall_extra_sources": ["2001:db8::/32"]}, None, "shorter than /48"),
@@ -121,7 +121,7 @@ def test_unknown_prefixed_variables_are_warned_about():
     ({"host_firewall_persist_dir": "rel/dir"}, None, "host_firewall_persist_dir: 'rel/dir' must be an absolute"),
     ({"host_firewall_persist_dir": ""}, None, "set host_firewall_persist: false"),
     ({"host_firewall_chain": "A" * 29}, None, "must be 1-28"),
-    ({"host_firewall_node_address_vars": ["ip"]}, {"w1": {}}, "host w1 defines none of ip"),
+    ({"portworx_node_address_vars": ["ip"]}, {"w1": {}}, "host w1 defines none of ip"),
 ])
 def test_refusals(values, per_host, expected):
     got = plan(values, per_host)
@@ -192,7 +192,7 @@ def cluster_reader(nodes=None):
 
 def test_node_source_cluster_allows_every_node_of_the_cluster_while_the_play_configures_its_hosts():
     nodes_of, calls = cluster_reader()
-    got = plan({"host_firewall_node_source": "cluster"}, play=["w1"], nodes_of=nodes_of)  # one slice
+    got = plan({"portworx_node_source": "cluster"}, play=["w1"], nodes_of=nodes_of)  # one slice
     assert list(got["hosts"]) == ["w1"]
     assert got["hosts"]["w1"]["sources"] == ["10.0.0.11/32", "10.0.0.12/32", "10.0.0.19/32", "fd00::19/128"]
     assert calls == [True]
@@ -206,18 +206,18 @@ def test_node_source_inventory_warns_about_nodes_the_inventory_lacks():
 
 
 def test_node_source_list():
-    got = plan({"host_firewall_node_source": "list", "host_firewall_node_addresses": ["10.1.0.5", "fd00::5"]})
+    got = plan({"portworx_node_source": "list", "portworx_node_addresses": ["10.1.0.5", "fd00::5"]})
     assert got["hosts"]["w2"]["sources"] == ["10.1.0.5/32", "fd00::5/128"]
     assert got["addresses"] == {"w1": ["10.0.0.11"], "w2": ["10.0.0.12"]}  # what verify probes: the inventory's
 
 
 @pytest.mark.parametrize("values, message", [
-    ({"host_firewall_node_source": "list"}, "host_firewall_node_source: 'list' needs host_firewall_node_addresses"),
-    ({"host_firewall_node_source": "list", "host_firewall_node_addresses": ["10.1.0.0/24"]},
-     "host_firewall_node_addresses: '10.1.0.0/24' is a network"),
-    ({"host_firewall_node_source": "list", "host_firewall_node_addresses": ["::ffff:10.1.0.5"]},
-     "host_firewall_node_addresses: "),
-    ({"host_firewall_node_source": "nodes"}, "host_firewall_node_source"),
+    ({"portworx_node_source": "list"}, "portworx_node_source: 'list' needs portworx_node_addresses"),
+    ({"portworx_node_source": "list", "portworx_node_addresses": ["10.1.0.0/24"]},
+     "portworx_node_addresses: '10.1.0.0/24' is a network"),
+    ({"portworx_node_source": "list", "portworx_node_addresses": ["::ffff:10.1.0.5"]},
+     "portworx_node_addresses: "),
+    ({"portworx_node_source": "nodes"}, "portworx_node_source"),
     ({"host_firewall_host": "ftp://admin:hunter2@10.0.0.1"}, "host_firewall_host: 'ftp://10.0.0.1' is not an API"),
     ({"host_firewall_api_key": ["hunter2"]}, "host_firewall_api_key"),
 ])
@@ -228,5 +228,5 @@ def test_node_source_bad_input(values, message):
 
 
 def test_node_source_cluster_without_a_reader_is_refused():
-    got = plan({"host_firewall_node_source": "cluster"})
+    got = plan({"portworx_node_source": "cluster"})
     assert "cannot be read here" in got["errors"][0]

@@ -11,7 +11,7 @@ INVENTORY = [("w1", "ansible_host", "10.0.0.11"), ("w2", "ansible_host", "10.0.0
 
 def values(**given):
     out, errors = spec.resolve(spec.load_options("network_policy"),
-                               {"network_policy_" + k: v for k, v in given.items()})
+                               {k if k.startswith("portworx_") else "network_policy_" + k: v for k, v in given.items()})
     assert errors == []
     return out
 
@@ -37,7 +37,9 @@ def read(**extra):
     ({"namespaces": ["default\n"]}, "network_policy_namespaces: 'default\\n' is not a valid name"),
     ({"exempt_pods": [{"key": "name", "values": "scheduler"}]}, "values of 'name' must be a non-empty list"),
     ({"api_port": 0}, "network_policy_api_port: 0 is outside 1-65535"),
-    ({"node_addresses": ["::/0"]}, "network_policy_node_addresses: '::/0' holds all addresses"),
+    ({"portworx_node_addresses": ["::/0"]}, "portworx_node_addresses: '::/0' is a network, not the address of one node"),
+    ({"portworx_node_addresses": ["10.0.0.0/24"]}, "portworx_node_addresses: '10.0.0.0/24' is a network"),
+    ({"portworx_node_addresses": ["127.0.0.1"]}, "portworx_node_addresses: '127.0.0.1' is a loopback address"),
     ({"render_dir": "/x", "node_cidr_mode": "subnet"}, "needs network_policy_pod_cidrs"),
     ({"instance": "a b"}, "network_policy_instance: 'a b' is not a label value"),
     ({"host": "ftp://x"}, "network_policy_host: 'ftp://x' is not an API server URL"),
