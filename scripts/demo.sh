@@ -10,6 +10,9 @@ kubeconfig=.lab/cgpx/kubeconfig
 reach() { python tests/lab/reachability.py "$inventory" --ipv6 --ports 8999,9000,9001,9011,9022,9023,9024 "$@"; }
 say() { echo; echo ">> $*"; }
 
+say "the lab's Portworx, as its StorageCluster says (inventories/lab/group_vars: portworx_source: storagecluster)"
+python tests/lab/storagecluster.py "$kubeconfig" up
+
 say "user namespaces team-a and team-b on the lab cluster"
 python tests/lab/show_policies.py "$kubeconfig" --ensure-namespaces team-a,team-b
 

@@ -35,9 +35,11 @@ options:
     default: precise
     choices: [precise, seed]
   ports:
-    description: Portworx ports to block (C(9001-9022); C(17001-17022) on OpenShift).
+    description:
+      - Portworx ports to block. C(9001-9023) is every TCP port of a Portworx with the default start port (the
+        document's 9001-9022 and the TLS REST API on 9023); C(17001-17020) on OpenShift.
     type: raw
-    default: 9001-9022
+    default: 9001-9023
   exempt:
     description:
       - Pods in O(system_namespace) with any of these labels are not blocked. Each entry has a C(key) and
@@ -88,7 +90,7 @@ EXAMPLES = r"""
 
 - name: The document's policies as written, for OpenShift ports
   ansible.builtin.set_fact:
-    policies: "{{ node_cidrs | clusterguard.portworx.network_policies(['default'], mode='seed', ports='17001-17022') }}"
+    policies: "{{ node_cidrs | clusterguard.portworx.network_policies(['default'], mode='seed', ports='17001-17020') }}"
 """
 
 RETURN = r"""

@@ -23,7 +23,10 @@ description:
   - A guarded port that is the SSH port Ansible connects on is refused. The port comes from
     C(ansible_port), C(ansible_ssh_port), or C(ssh -G) with the host's SSH arguments and the user's
     ssh_config.
-  - Variables that carry the role's prefix but are not among its options are reported as warnings.
+  - The ports come from the shared C(portworx_*) variables; with C(portworx_source=storagecluster) it reads the
+    cluster's StorageCluster once per play, with the role's cluster connection.
+  - Variables that carry the role's prefix but are not among its options are reported as warnings; variables of
+    2.x that 3.0.0 replaced are refused, naming their replacement.
 options: {}
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
@@ -54,12 +57,14 @@ hosts:
   sample:
     worker-1:
       chain: CLUSTERGUARD-PX
-      ports: ["9001-9022"]
+      ports: ["9001-9023"]
+      protocols: [tcp]
+      udp_ports: ["9002"]
       sources: ["10.20.1.11/32", "10.20.1.12/31"]
       ip_versions: [ipv4, ipv6]
       state: present
 addresses:
-  description: The addresses of each worker, from the role variable C(portworx_node_address_vars).
+  description: The addresses of each worker, from the shared variable C(portworx_node_address_vars).
   returned: success
   type: dict
   sample: {worker-1: ["10.20.1.11", "fd00::11"]}

@@ -34,8 +34,15 @@ def lab_settings(kubeconfig, **more):
 def start_17001(kubeconfig, inventory):
     subprocess.run(STORAGECLUSTER + [kubeconfig, "up", "--start-port", "17001"], check=True, capture_output=True)
     yield
-    subprocess.run(STORAGECLUSTER + [kubeconfig, "down"], check=True, capture_output=True)
+    subprocess.run(STORAGECLUSTER + [kubeconfig, "up"], check=True, capture_output=True)  # the lab's own again
     run_playbook(SITE, inventory, lab_settings(kubeconfig), args=("--tags", "host_firewall,network_policy"))
+
+
+@pytest.fixture
+def no_storagecluster(kubeconfig):
+    subprocess.run(STORAGECLUSTER + [kubeconfig, "down"], check=True, capture_output=True)
+    yield
+    subprocess.run(STORAGECLUSTER + [kubeconfig, "up"], check=True, capture_output=True)
 
 
 def test_a_storagecluster_with_start_port_17001_moves_every_guarded_port(start_17001, kubeconfig, inventory, api,
@@ -69,7 +76,7 @@ def test_a_storagecluster_with_start_port_17001_moves_every_guarded_port(start_1
     assert not [c for c in report["checks"] if c["status"] == "fail"], report
 
 
-def test_no_storagecluster_is_refused_by_name_before_anything_changes(kubeconfig, inventory):
+def test_no_storagecluster_is_refused_by_name_before_anything_changes(no_storagecluster, kubeconfig, inventory):
     before = snapshot()
     out = run_playbook(SITE, inventory, lab_settings(kubeconfig, portworx_source="storagecluster"), expect_rc=2,
                        args=("--tags", "host_firewall"))

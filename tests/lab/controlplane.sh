@@ -115,6 +115,8 @@ up() {
       echo "kube-apiserver ready on https://127.0.0.1:$api_port after ${i}x0.5s; kubeconfig: $dir/kubeconfig"
       [[ -f $dir/inventory.yml ]] && "$python" "$here/register_nodes.py" "$dir/kubeconfig" "$dir/inventory.yml"
       "$here/install_crds.sh" "$dir/kubeconfig"
+      # The Portworx of the lab, as the operator's users describe it (start port 9001, 3.1.0)
+      "$python" "$here/storagecluster.py" "$dir/kubeconfig" up
       return 0
     fi
     running kube-apiserver || { echo "controlplane.sh: kube-apiserver exited; last log lines:" >&2; tail -20 "$cp_dir/kube-apiserver.log" >&2; exit 1; }
