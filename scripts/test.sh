@@ -14,6 +14,8 @@ current=deps; step "dependencies"; scripts/deps.sh
 # kube-router is built here (cached) but started only by the tests that need it, so that
 # its whole-table iptables rewrites cannot race the host_firewall tests' snapshots.
 current=lab; step "lab: workers and API server"; make -s lab-up LAB_ENGINE=0; tests/lab/engine.sh build
+# `make demo` leaves kube-router running; the tests that need it start it themselves.
+tests/lab/engine.sh down >/dev/null
 
 current=pytest; step "pytest: unit, semantic and integration tests"
 set +e
