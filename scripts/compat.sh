@@ -52,12 +52,13 @@ while read -r core py ansible; do
     continue
   fi
   venv=.compat/core-$core
-  stamp="$core $(sha256sum test-requirements.txt | cut -c1-16)"
+  stamp="$core $(cat requirements.txt test-requirements.txt | sha256sum | cut -c1-16)"
   if [[ ! -x $venv/bin/python || "$(cat "$venv/.stamp" 2>/dev/null)" != "$stamp" ]]; then
     rm -rf "$venv"
     "$python" -m venv "$venv"
     "$venv/bin/pip" install -q -U pip
-    "$venv/bin/pip" install -q "ansible-core==$core" "kubernetes>=30.1,<38" "jmespath>=1,<2" "netaddr>=1,<2" \
+    # as a user installs: the controller's requirements.txt, which must admit this ansible-core
+    "$venv/bin/pip" install -q -r requirements.txt "ansible-core==$core" \
       "pytest>=8,<10" "hypothesis>=6.100,<7" "junitparser>=5.0.3,<6" pyyaml
     echo "$stamp" > "$venv/.stamp"
   fi
