@@ -29,6 +29,9 @@ current=lint; step "ansible-lint (production profile)"; ansible-lint --offline -
 
 current=sanity; step "ansible-test sanity"; scripts/sanity.sh
 
+current=release; step "release: galaxy-importer, antsibull-changelog, Execution Environment (scripts/release_checks.sh)"
+scripts/release_checks.sh
+
 current=compat; step "ansible-core matrix, 2.16 to 2.21 (scripts/compat.sh)"; scripts/compat.sh
 
 current=molecule; step "molecule scenarios"
