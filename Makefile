@@ -2,11 +2,13 @@
 SHELL := /bin/bash
 VENV := .venv/bin
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.collections
+# The lab's Ansible settings (inventory, forks, SSH); the checkout has no ansible.cfg of its own.
+export ANSIBLE_CONFIG := $(CURDIR)/tests/lab/ansible.cfg
 LAB_WORKERS ?= 3
 # 1: lab-up also starts the NetworkPolicy engine (kube-router and pods as namespaces)
 LAB_ENGINE ?= 1
 
-.PHONY: help deps controlplane lab-up lab-down demo test unit lint sanity compat bench build clean
+.PHONY: help deps pydeps controlplane lab-up lab-down demo test unit lint sanity compat bench build docs clean
 
 help:
 	@echo "make demo      bring up the lab, show reachability, run playbooks/site.yml, show it again"
@@ -19,10 +21,14 @@ help:
 	@echo "make sanity    ansible-test sanity"
 	@echo "make compat    the ansible-core matrix, 2.16 to 2.21 (unit, sanity, lab)"
 	@echo "make bench     benchmarks into BENCHMARKS.md"
-	@echo "make build     ansible-galaxy collection build"
+	@echo "make build     the collection tarball in build/ (ansible-galaxy collection build)"
+	@echo "make docs      the documentation site in docs/site/build/html (antsibull-docs, Sphinx)"
 
 deps:
 	@scripts/deps.sh
+
+pydeps:
+	@scripts/deps.sh --python
 
 controlplane: deps
 	@tests/lab/controlplane/build.sh >/dev/null
@@ -44,7 +50,7 @@ demo: lab-up
 test:
 	@scripts/test.sh
 
-unit: deps
+unit: pydeps
 	@$(VENV)/pytest -q tests/unit
 
 lint: deps
@@ -60,8 +66,11 @@ bench: LAB_ENGINE := 0
 bench: lab-up
 	@scripts/bench.sh
 
-build: deps
+build: pydeps
 	@$(VENV)/ansible-galaxy collection build --force --output-path build/
+
+docs: pydeps
+	@PATH=$(CURDIR)/$(VENV):$$PATH docs/site/build.sh
 
 clean: lab-down
 	rm -rf build .collections

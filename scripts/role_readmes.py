@@ -1,5 +1,6 @@
 """Write roles/<role>/README.md from the role's meta/argument_specs.yml, so that the
-variable table and the spec cannot disagree. tests/unit checks that the files are current.
+variable table and the spec cannot disagree; what follows the TAIL marker is written by
+hand and kept. tests/unit checks that the generated part is current.
 
 Usage: python scripts/role_readmes.py [--check]"""
 
@@ -12,6 +13,8 @@ import yaml
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 ROLES = ("host_firewall", "network_policy", "verify")
+# What follows this line in a role README is written by hand and kept as it is.
+TAIL = "<!-- Written by hand below this line: kept when the part above is generated. -->"
 # ansible-doc markup (O(x), V(x), C(x), P(x#role)) as Markdown code
 MARKUP = re.compile(r"\b([OVCP])\(([^()]*)\)")
 
@@ -46,17 +49,22 @@ def render(role):
         if option.get("choices"):
             text += " Choices: %s." % ", ".join("`%s`" % c for c in option["choices"])
         lines.append("| `%s` | %s | %s | %s |" % (name, kind, default_of(option), markdown(text)))
-    lines += ["", "Every input is checked before anything changes; see the collection's README for what each role "
-              "refuses and why, and `ansible-doc -t role clusterguard.portworx.%s`." % role, ""]
+    lines += ["", "Every input is checked before anything changes. `ansible-doc -t role clusterguard.portworx.%s` "
+              "shows the same variables." % role, ""]
     return "\n".join(lines)
+
+
+def generated(text):
+    """The generated part of a README: everything before the hand-written tail."""
+    return text.split(TAIL, 1)[0]
 
 
 def main(check):
     stale = []
     for role in ROLES:
         path = os.path.join(ROOT, "roles", role, "README.md")
-        want = render(role)
-        have = open(path).read() if os.path.exists(path) else None
+        have = open(path).read() if os.path.exists(path) else ""
+        want = render(role) + (TAIL + have.split(TAIL, 1)[1] if TAIL in have else "")
         if have != want:
             stale.append(path)
             if not check:

@@ -6,6 +6,7 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 export PATH="$repo/.venv/bin:$PATH"
 export ANSIBLE_COLLECTIONS_PATH="$repo/.collections"
+export ANSIBLE_CONFIG="$repo/tests/lab/ansible.cfg"  # the lab's settings; the checkout has no ansible.cfg
 export CLUSTERGUARD_REQUIRE_LAB=1
 step() { echo; echo "=== $*"; }
 trap 'echo; echo "FAILED in step: ${current:-setup}" >&2' ERR
@@ -32,12 +33,16 @@ current=sanity; step "ansible-test sanity"; scripts/sanity.sh
 current=release; step "release: galaxy-importer, antsibull-changelog, Execution Environment (scripts/release_checks.sh)"
 scripts/release_checks.sh
 
+current=docs; step "docs: the antsibull-docs site (docs/site/build.sh) and lint-collection-docs"
+docs/site/build.sh
+antsibull-docs lint-collection-docs --plugin-docs .
+
 current=compat; step "ansible-core matrix, 2.16 to 2.21 (scripts/compat.sh)"; scripts/compat.sh
 
 current=molecule; step "molecule scenarios"
 for scenario in host_firewall network_policy default; do
   echo "--- molecule test -s $scenario"
-  (cd extensions && molecule test -s "$scenario")
+  (cd extensions && env -u ANSIBLE_CONFIG molecule test -s "$scenario")  # molecule brings its own settings
 done
 
 current=finished; step "all test steps passed"

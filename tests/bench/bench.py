@@ -12,7 +12,7 @@ Sections:
   3. network_policy vs one kubernetes.core.k8s task per namespace, and a one-task localhost play,
      on 10, 100, 500 namespaces
   4. the filters on 10,000 and 100,000 node addresses
-Both columns run with the same ansible.cfg: SSH pipelining, ControlPersist, forks 50."""
+Both columns run with the same lab ansible.cfg (tests/lab/): SSH pipelining, ControlPersist, forks 50."""
 
 import argparse
 import datetime
@@ -45,7 +45,7 @@ try:
 except Exception:  # pylint: disable=broad-except
     MITOGEN_VERSION = "?"
 ENV = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".collections"),
-           ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"))
+           ANSIBLE_CONFIG=os.path.join(ROOT, "tests", "lab", "ansible.cfg"))
 
 
 def log(msg):
@@ -322,7 +322,7 @@ def report(v, fwr, pp, pol, flt, quick, mito=None):
            "Written by `make bench` (`tests/bench/bench.py%s`). Each pair was measured side by side in the same run;" % (
                " " + " ".join(sys.argv[1:]) if len(sys.argv) > 1 else ""),
            "*ratio* is baseline time divided by ours (above 1: ours is faster). Both columns use the repository's",
-           "`ansible.cfg`: SSH pipelining on, ControlPersist 120 s, forks 50, no fact gathering.", ""]
+           "`tests/lab/ansible.cfg`: SSH pipelining on, ControlPersist 120 s, forks 50, no fact gathering.", ""]
     out += ["| | |", "|---|---|"] + ["| %s | %s |" % kv for kv in v.items()] + [""]
     out += goals(fwr, pol, flt)
     out += ["## 1. host_firewall (defaults) vs the limit and the doc's step 1 as `ansible.builtin.iptables` tasks", "",

@@ -59,7 +59,7 @@ def run_playbook(playbook, inventory, extra_vars, check=False, expect_rc=0, args
     (later ones add host variables). Returns stdout and stderr together."""
     full_env = dict(os.environ)
     full_env.setdefault("ANSIBLE_COLLECTIONS_PATH", os.path.join(ROOT, ".collections"))  # the matrix sets its own
-    full_env.setdefault("ANSIBLE_CONFIG", os.path.join(ROOT, "ansible.cfg"))
+    full_env.setdefault("ANSIBLE_CONFIG", os.path.join(ROOT, "tests", "lab", "ansible.cfg"))
     full_env.update(env or {})
     cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook")]
     for path in [inventory] if isinstance(inventory, str) else inventory:

@@ -49,7 +49,7 @@ def reach(inventory, *extra):
 def adhoc(inventory, host, args, extra=(), env=None):
     """One port_firewall call through `ansible`, its result as a dict."""
     full_env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".collections"),
-                    ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
+                    ANSIBLE_CONFIG=os.path.join(ROOT, "tests", "lab", "ansible.cfg"), ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
                     ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json")
     full_env.update(env or {})
     proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible"), "-i", inventory, host,

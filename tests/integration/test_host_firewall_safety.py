@@ -48,7 +48,7 @@ def sudo_user_on_second_port():
 
 
 def ping(inventories, host):
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"))
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "tests", "lab", "ansible.cfg"))
     cmd = [os.path.join(ROOT, ".venv", "bin", "ansible"), host, "-m", "ansible.builtin.command", "-a", "id -un", "-b"]
     for path in inventories:
         cmd[1:1] = ["-i", path]

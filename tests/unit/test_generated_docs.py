@@ -19,8 +19,9 @@ def script(name):
 
 @pytest.mark.parametrize("role", ["host_firewall", "network_policy", "verify"])
 def test_role_readme_is_generated_from_the_argument_spec(role):
+    readmes = script("role_readmes")
     with open(os.path.join(ROOT, "roles", role, "README.md")) as handle:
-        assert handle.read() == script("role_readmes").render(role), "run: python scripts/role_readmes.py"
+        assert readmes.generated(handle.read()) == readmes.render(role), "run: python scripts/role_readmes.py"
 
 
 @pytest.mark.parametrize("role", ["host_firewall", "network_policy"])
