@@ -71,7 +71,7 @@ CASES = [
     ("selector-nokey", {"network_policy_namespace_selector": "=x"}, LAB, ["network_policy_namespace_selector", "=x"]),
     ("system-ns-upper", {"network_policy_system_namespace": "Kube-System"}, BOTH,
      ["network_policy_system_namespace", "Kube-System"]),
-    ("px-ns-newline", {"network_policy_portworx_namespace": "px\n"}, BOTH, ["network_policy_portworx_namespace", "px"]),
+    ("px-ns-newline", {"portworx_namespace": "px\n"}, BOTH, ["portworx_namespace", "px"]),
     ("exempt-values-string", {"network_policy_exempt_pods": [{"key": "component", "values": "stork"}]}, BOTH,
      ["network_policy_exempt_pods", "'component'", "'stork'", "list"]),
     ("exempt-values-int", {"network_policy_exempt_pods": [{"key": "component", "values": [1]}]}, BOTH,

@@ -28,7 +28,8 @@ FLOWS = {
         ("USER", {}, NODE, "TCP", 9022, False),
         ("USER", {}, NODE6, "TCP", 9001, False),
         ("USER", {}, NODE, "TCP", 9000, True),
-        ("USER", {}, NODE, "TCP", 9023, True),
+        ("USER", {}, NODE, "TCP", 9023, False),  # the TLS REST API
+        ("USER", {}, NODE, "TCP", 9024, True),
         ("USER", {}, NODE, "TCP", 6443, True),
         ("USER", {}, NODE, "TCP", 10250, True),
         ("USER", {}, NODE, "UDP", 9001, True),
@@ -40,6 +41,8 @@ FLOWS = {
         ("kube-system", COREDNS, OUTSIDE, "UDP", 53, True),
         ("kube-system", STORK, NODE, "TCP", 9001, True),
         ("kube-system", {"tier": "control-plane"}, NODE, "TCP", 9022, True),
+        ("kube-system", {"name": "portworx-operator"}, NODE, "TCP", 9020, True),
+        ("kube-system", {"name": "px-plugin-proxy"}, NODE, "TCP", 9021, True),
     ],
     # The document as written: what it blocks, and what it cuts besides.
     "seed": [
@@ -72,8 +75,10 @@ def test_flows(mode, api, kubeconfig, inventory, namespace):
     # The API server kept every spec exactly as the role built it; the role's "nothing to change"
     # test relies on that. Built here from the same inputs with the collection's own builder.
     from ansible_collections.clusterguard.portworx.plugins.plugin_utils import policies as builder
+    from ansible_collections.clusterguard.portworx.plugins.plugin_utils import spec
+    exempt = spec.load_options("network_policy")["network_policy_exempt_pods"]["default"]
     built = builder.build(["10.231.0.11", "10.231.0.12", "10.231.0.13", "fd42::11", "fd42::12", "fd42::13"],
-                          [namespace], mode=mode, api_cidrs=["10.231.0.1"])
+                          [namespace], mode=mode, api_cidrs=["10.231.0.1"], exempt=exempt)
     stored = {(p["metadata"]["namespace"], p["metadata"]["name"]): p["spec"] for p in policies}
     for obj in built:
         key = (obj["metadata"]["namespace"], obj["metadata"]["name"])
@@ -104,8 +109,8 @@ def test_second_run_changes_nothing_and_check_mode_reports(api, kubeconfig, inve
 def test_bad_input_fails_before_anything_is_applied(api, kubeconfig, inventory, namespace):
     out = run_playbook("tests/integration/playbooks/network_policy.yml", inventory, {
         "network_policy_kubeconfig": kubeconfig, "network_policy_namespaces": [namespace],
-        "network_policy_ports": ["9001-90x2"]}, expect_rc=2)
-    assert "network_policy_ports" in out and "9001-90x2" in out
+        "portworx_extra_ports": ["9001-90x2"]}, expect_rc=2)
+    assert "portworx_extra_ports" in out and "9001-90x2" in out
     assert read_policies(api, [namespace]) == []
 
 

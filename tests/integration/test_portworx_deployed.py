@@ -25,7 +25,7 @@ GROUP = "policy.networking.k8s.io"
 def lab_settings(kubeconfig, **more):
     out = {"portworx_node_address_vars": ["ansible_host", "node_ipv6"],
            "network_policy_kubeconfig": kubeconfig, "host_firewall_kubeconfig": kubeconfig,
-           "network_policy_namespaces": ["default"], "verify_probe_group": "outsiders"}
+           "network_policy_all_namespaces": True, "verify_probe_group": "outsiders"}
     out.update(more)
     return out
 
