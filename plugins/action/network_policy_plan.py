@@ -6,6 +6,8 @@ this process (every list at once, one client), and compute what changes."""
 
 from __future__ import annotations
 
+import os
+
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.clusterguard.portworx.plugins.plugin_utils import cluster, netcalc, portworx, spec
@@ -37,7 +39,11 @@ class ActionModule(ActionBase):
         if read is not None and (found["apply"] or found["prune"] or found["psa_apply"] or found["psa_release"]):
             auth["kubeconfig"] = cluster.write_kubeconfig(reader.cfg)
             auth["temporary"] = True
-        result.update(changed=False, warnings=warnings, auth=auth, **found)
+        # A relative render directory is relative to where ansible-playbook runs (as the verify
+        # reports are), not to the playbook's directory, where the copy module would put it.
+        render_dir = values["network_policy_render_dir"]
+        result.update(changed=False, warnings=warnings, auth=auth,
+                      render_dir=os.path.abspath(os.path.expanduser(render_dir)) if render_dir else "", **found)
         return result
 
     def gather(self, task_vars, extra=None, detail=False):

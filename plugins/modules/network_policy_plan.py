@@ -79,6 +79,14 @@ files:
   description: In render mode, the manifests by file name.
   returned: success
   type: dict
+render_dir:
+  description: In render mode, the manifest directory as an absolute path (a relative one is taken from the directory ansible-playbook runs in); else empty.
+  returned: success
+  type: str
+portworx:
+  description: The Portworx settings the plan used (ports, start port, version, namespace, PX-Security, source), or null with state absent.
+  returned: success
+  type: dict
 objects:
   description: How many objects the role wants.
   returned: success

@@ -104,8 +104,8 @@ def test_the_first_inventory_and_playbook_on_the_lab(tmp_path, inventory, kubeco
         assert check == ["-i", "inventory.yml", "hardening.yml", "--check", "--diff"]
         run_user(check, tmp_path, env)
         assert snapshot() == before, "the check run changed a host"
-        render = readme_command("hardening.yml --limit localhost")
-        assert render == ["-i", "inventory.yml", "hardening.yml", "--limit", "localhost", "-e",
+        render = readme_command("clusterguard.portworx.site --tags network_policy")
+        assert render == ["-i", "inventory.yml", "clusterguard.portworx.site", "--tags", "network_policy", "-e",
                           "network_policy_render_dir=manifests/", "-e", "network_policy_all_namespaces=false"]
         run_user(render, tmp_path, env)
         assert sorted(os.listdir(tmp_path / "manifests"))[:2] == ["default--allow-api.yaml",
