@@ -170,3 +170,12 @@ def test_admin_network_policy_allows_metrics_with_its_own_action_name():
     assert allow["spec"]["egress"][0]["ports"] == [{"portNumber": {"protocol": "TCP", "port": 9001}},
                                                    {"portNumber": {"protocol": "TCP", "port": 9019}}]
     assert allow["spec"]["subject"]["pods"]["podSelector"] == {}
+
+
+def test_requests_read_the_storagecluster_and_openshift_discovery_only_when_asked():
+    from ansible_collections.clusterguard.portworx.plugins.plugin_utils import cluster
+
+    assert portworx.requests({"portworx_source": "inventory"}, cluster.path) == {}
+    got = portworx.requests({"portworx_source": "storagecluster"}, cluster.path)
+    assert got == {"storageclusters": ("/apis/core.libopenstorage.org/v1/storageclusters", None, True),
+                   "openshift": ("/apis/config.openshift.io/v1", None, True)}
