@@ -129,13 +129,10 @@ def _listed(values):
     """[(name, var, address)] of portworx_node_addresses; InputError on the first bad one."""
     if not values:
         raise spec.InputError("portworx_node_source: 'list' needs portworx_node_addresses, which is empty")
-    out = []
-    for value in values:
-        error = portworx.node_address_error(value)
-        if error:
-            raise spec.InputError("portworx_node_addresses: %s" % error)
-        out.append((value, "portworx_node_addresses", str(netcalc.parse_network(value).ip)))
-    return out
+    error = portworx.node_addresses_error(values)
+    if error:
+        raise spec.InputError(error)
+    return [(value, "portworx_node_addresses", str(netcalc.parse_network(value).ip)) for value in values]
 
 
 def plan(play_hosts, values_of, groups, hostvar, ssh_port_of, nodes_of=None, portworx_of=None):

@@ -66,10 +66,9 @@ def _networks(name, values, wide=True):
 
 
 def _node_addresses(values):
-    for value in values:
-        error = portworx.node_address_error(value)
-        if error:
-            raise spec.InputError("portworx_node_addresses: %s" % error)
+    error = portworx.node_addresses_error(values)
+    if error:
+        raise spec.InputError(error)
 
 
 def _exempt(values):

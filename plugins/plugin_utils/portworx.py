@@ -269,6 +269,15 @@ def node_address_error(value):
     return netcalc.host_address_error(value)
 
 
+def node_addresses_error(values):
+    """The error naming portworx_node_addresses for its first value that is not one node's address, or None."""
+    for value in values:
+        error = node_address_error(value)
+        if error:
+            return "portworx_node_addresses: %s" % error
+    return None
+
+
 def renamed_errors(names):
     """Errors for variables of 2.x that the inventory still sets."""
     return ["%s was replaced in 3.0.0 by %s; remove it (its value is no longer read)" % (name, RENAMED[name])
