@@ -12,7 +12,7 @@ import os
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.clusterguard.portworx.plugins.plugin_utils import verify
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils import matrix, verify
 
 
 class ActionModule(ActionBase):
@@ -54,9 +54,16 @@ class ActionModule(ActionBase):
         checks += verify.probe_checks(hosts, outside, peers)
         cluster = args.get("cluster") or {}
         checks += cluster.get("checks") or []
+        table = verify.reachability_matrix(hosts, outside, peers, cluster)
         paths = {}
-        for kind, render in (("json", lambda c: json.dumps(verify.to_json(c), indent=2, sort_keys=True) + "\n"),
-                             ("markdown", verify.to_markdown), ("junit", verify.to_junit)):
+        report = verify.to_json(checks, matrix=table, findings=cluster.get("reachability"))
+        renderers = {
+            "json": lambda: json.dumps(report, indent=2, sort_keys=True) + "\n",
+            "markdown": lambda: verify.to_markdown(checks, matrix=table),
+            "junit": lambda: verify.to_junit(checks),
+            "html": lambda: matrix.to_html(report, table),
+        }
+        for kind, render in renderers.items():
             path = args.get(kind)
             if not path:
                 continue
@@ -66,7 +73,7 @@ class ActionModule(ActionBase):
                 if not os.path.isdir(directory):
                     os.makedirs(directory, mode=0o755)
                 with open(path, "w") as handle:
-                    handle.write(render(checks))
+                    handle.write(render())
             except OSError as exc:
                 result.update(failed=True, msg="verify_report_%s: %s cannot be written: %s" % (kind, path, exc))
                 return result
@@ -75,7 +82,7 @@ class ActionModule(ActionBase):
         failing = [c for c in checks if c["status"] == "fail"]
         result.update(changed=False, summary=counts, exposed=bool(failing), paths=paths,
                       failing=["%s %s: %s" % (c["subject"], c["check"], c["detail"]) for c in failing],
-                      markdown=verify.to_markdown(checks))
+                      markdown=verify.to_markdown(checks, matrix=table), matrix=table)
         if failing:
             result["msg"] = "verify: %d of %d checks fail, the cluster is exposed:\n- %s\nreports: %s" % (
                 len(failing), len(checks), "\n- ".join(result["failing"]), ", ".join(paths.values()) or "none")

@@ -15,11 +15,21 @@ description:
     nothing to the cluster.
   - Reads the role variables of P(clusterguard.portworx.network_policy#role) (the same C(network_policy_*)
     settings, connection included), computes that role's plan, and reads the Namespaces, Nodes, Pods,
-    DaemonSets and our NetworkPolicies.
+    DaemonSets, every NetworkPolicy and every AdminNetworkPolicy, BaselineAdminNetworkPolicy and
+    ClusterNetworkPolicy the cluster serves.
   - Returns one check per finding. Per namespace, whether our objects are there as wanted, whether the
     namespace has no protection at all (not selected, or created after the last run), hostNetwork pods
     (NetworkPolicy does not reach them) and the Pod Security labels. For the cluster, stale objects of
     ours, Nodes that the inventory lacks, and whether an enforcing CNI was found.
+  - "Effective reachability: for each protected namespace (and the system namespace's pods without an exempt
+    label), whether its pods can reach a guarded TCP port on a node address (every InternalIP and ExternalIP
+    of the Nodes, and the workers' inventory addresses), judged from every policy of the cluster, ours and
+    others': the Admin tier, NetworkPolicies, the Baseline tier, in the order the API references define.
+    Pods are judged per distinct label set of the namespace's running pods, and as a pod without labels. A
+    namespace whose pods reach a guarded port fails its C(reachability) check, which names the policy that
+    opens the way (kind, tier, priority) and the ports. The ports that
+    C(network_policy_metrics_access) opens with our own objects are
+    expected."
   - A cluster that cannot be read is one failing check, not an error of the task.
 options: {}
 extends_documentation_fragment:
@@ -51,4 +61,21 @@ checks:
   elements: dict
   sample:
     - {scope: namespace, subject: team-a, check: policies, status: pass, detail: "allow-api, block-9001-for-non-system-users"}
+reachability:
+  description:
+    - Every verdict of the reachability check, one entry per namespace, pod label set and protocol, with
+      C(role) (V(protected) or V(exempt)), C(open) and C(blocked) lists of C(addresses), C(ports) and C(by)
+      (the policies that decided; none when no policy selects the pods).
+  returned: when the cluster was read and network_policy_state is present
+  type: list
+  elements: dict
+  version_added: "3.1.0"
+portworx:
+  description: The Portworx ports the roles guard (C(tcp), C(udp), C(metrics)) and where they come from.
+  returned: when the cluster was read
+  type: dict
+system_namespace:
+  description: The system namespace (C(network_policy_system_namespace)).
+  returned: when the cluster was read
+  type: str
 """

@@ -13,8 +13,15 @@ short_description: Turn the verify role's findings into checks and write the rep
 description:
   - The last task of the P(clusterguard.portworx.verify#role) role. It runs in the controller's process.
   - Turns each host's firewall read, the probe results and the cluster checks into one list of checks,
-    writes it as JSON, as a Markdown summary (a table per scope, failing rows first) and as JUnit XML (one
-    testcase per check), and fails when a check fails.
+    writes it as JSON, as a Markdown summary (a table per scope, failing rows first), as JUnit XML (one
+    testcase per check) and as a self-contained HTML page, and fails when a check fails.
+  - "The reachability matrix: rows are sources (each outside vantage point, each worker, loopback on the
+    workers, the pods of each protected namespace, the exempt system pods), columns the guarded port ranges.
+    Each cell is V(open), V(blocked), V(untested) or V(error), with a verdict (V(ok), V(exposed), V(cut),
+    V(untested), V(error)) and the reason. Host rows come from the probes, pod rows from every policy the
+    cluster holds (P(clusterguard.portworx.verify_cluster#module)). It is in the JSON (C(matrix)), the
+    Markdown and the HTML page; the page carries each cell's state and verdict as C(data-state) and
+    C(data-verdict) attributes."
 options:
   firewall:
     description: The registered result of P(clusterguard.portworx.host_firewall_plan#module).
@@ -47,6 +54,10 @@ options:
   junit:
     description: Path of the JUnit XML file on the controller; empty for none.
     type: path
+  html:
+    description: Path of the HTML page on the controller (the matrix and every check, styles inline); empty for none.
+    type: path
+    version_added: "3.1.0"
   fail_on_exposure:
     description: Fail when a check fails.
     type: bool
@@ -75,6 +86,7 @@ EXAMPLES = r"""
     json: report/verify.json
     markdown: report/verify.md
     junit: report/verify-junit.xml
+    html: report/verify.html
   run_once: true
 """
 
@@ -101,4 +113,10 @@ markdown:
   description: The Markdown summary.
   returned: always
   type: str
+matrix:
+  description: The reachability matrix, C(columns) (guarded port ranges) and C(rows) (C(source), C(group), C(cells)).
+  returned: always
+  type: dict
+  sample: {columns: ["TCP 9001-9023", "UDP 9002"], rows: [{source: "outsider: controller", group: hosts,
+           cells: [{state: blocked, verdict: ok, text: "9 probes to 3 workers dropped"}]}]}
 """

@@ -20,7 +20,9 @@ import json
 from xml.etree import ElementTree
 
 from ansible_collections.clusterguard.portworx.plugins.module_utils import ports as portlib
-from ansible_collections.clusterguard.portworx.plugins.plugin_utils import k8snames, portworx
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils import k8snames, policies, portworx
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils import matrix as tables
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils import reachability as reach
 from ansible_collections.clusterguard.portworx.plugins.plugin_utils import network_policy_inputs as npi
 
 STATUSES = ("fail", "warn", "pass", "info")
@@ -57,8 +59,8 @@ def probe_plan(hosts, addresses, sample=2):
     ``hosts`` is {host: port_firewall arguments} (the host_firewall plan), ``addresses``
     {host: [address]} from the inventory. Returns {"outside": [target], "peers":
     {host: [target]}}; a target is {host, address, port, expect} with expect
-    ``blocked`` (a guarded port), ``report`` (just outside the range) or ``open``
-    (a worker to a sampled other worker). TCP, and the guarded UDP ports (the gossip port)
+    ``blocked`` (a guarded port), ``report`` (just outside the range), ``open``
+    (a worker to a sampled other worker) or ``loopback`` (a worker to itself on loopback). TCP, and the guarded UDP ports (the gossip port)
     from outside."""
     outside, peers = [], {}
     guarded_hosts = sorted(h for h, a in hosts.items() if a.get("state") == "present" and "tcp" in a.get("protocols", []))
@@ -78,6 +80,9 @@ def probe_plan(hosts, addresses, sample=2):
             first = probe_ports(hosts[other].get("ports") or DEFAULT_PORTS)[0][0]
             for address in addresses.get(other) or []:
                 targets.append(dict(host=other, address=address, port=first, expect="open"))
+        first = probe_ports(hosts[host].get("ports") or DEFAULT_PORTS)[0][0]
+        for address in ("127.0.0.1", "::1") if "ipv6" in hosts[host].get("ip_versions", []) else ("127.0.0.1",):
+            targets.append(dict(host=host, address=address, port=first, expect="loopback"))
         peers[host] = targets
     return {"outside": outside, "peers": peers}
 
@@ -140,7 +145,13 @@ def probe_checks(hosts, outside, peers):
                 out.append(check("node", host, "outside_range_from_%s" % vantage, "info",
                                  "not judged: " + _where(around)))
     for host in sorted(peers):
-        results = peers[host]
+        loopback = [r for r in peers[host] if r.get("expect") == "loopback"]
+        if loopback:
+            dropped = [r for r in loopback if not r["reached"]]
+            out.append(check("node", host, "reaches_itself", "fail" if dropped else "pass", (
+                "loopback cannot reach the Portworx ports: %s" % _where(dropped)) if dropped else
+                "loopback reached: %s" % _where(loopback)))
+        results = [r for r in peers[host] if r.get("expect") != "loopback"]
         if not results:
             continue
         dropped = [r for r in results if not r["reached"]]
@@ -357,6 +368,130 @@ def cluster_checks(v, found, read, missing_nodes, cni, partial_inventory=False):
     return out
 
 
+def _pod_label_sets(read, namespace):
+    """The distinct label sets of a namespace's pods that NetworkPolicy applies to (not
+    hostNetwork, not finished), and {} for a pod without labels."""
+    sets = [{}]
+    for pod in read.get("pods") or []:
+        if _meta(pod).get("namespace") != namespace or (pod.get("spec") or {}).get("hostNetwork"):
+            continue
+        if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+            continue
+        labels = _meta(pod).get("labels") or {}
+        if labels not in sets:
+            sets.append(labels)
+    return sets
+
+
+def protected_namespaces(v, found, read):
+    """The namespaces whose pods the roles keep off the Portworx ports, system namespace first."""
+    cluster_scope = v["network_policy_scope"] != "namespaces"
+    subject = k8snames.label_selector(v["network_policy_namespace_selector"])
+    excluded = set(found.get("excluded") or []) | {v["network_policy_system_namespace"]}
+    chosen = set(found.get("selected") or [])
+    out = []
+    for ns in sorted(read.get("namespaces") or [], key=lambda n: _meta(n).get("name")):
+        name = _meta(ns).get("name")
+        if npi.terminating(ns):
+            continue
+        if name == v["network_policy_system_namespace"]:
+            out.insert(0, ns)
+        elif name in chosen or (cluster_scope and name not in excluded and selector_matches(subject, _meta(
+                ns).get("labels") or {})):
+            out.append(ns)
+    return out
+
+
+def _labels_text(labels):
+    return "pods {%s}" % ",".join("%s=%s" % kv for kv in sorted(labels.items())) if labels else "pods without labels"
+
+
+def _by_text(by):
+    return ", ".join(p["text"] for p in by) if by else "no policy selects these pods"
+
+
+def _expected(v, namespace, labels, item, metrics_ranges):
+    """An opening the settings ask for: network_policy_metrics_access, made by our objects only."""
+    scrapers = [k8snames.label_selector(m.get("pods") or "") for m in v["network_policy_metrics_access"]
+                if m["namespace"] == namespace]
+    ours = bool(item["by"]) and all((p["labels"] or {}).get(k) == val for p in item["by"]
+                                    for k, val in policies.MANAGED_BY.items())
+    inside = all(portlib.intersect(metrics_ranges, [span]) == [span] for span in item["ports"])
+    return ours and inside and any(selector_matches(s, labels) for s in scrapers)
+
+
+def reachability_checks(v, found, read, addresses):
+    """What the pods of every protected namespace reach on the node ``addresses``, from
+    every policy the cluster holds (``read`` carries ``all_policies`` and
+    ``cluster_objects``). Returns (checks, findings): a ``reachability`` check per
+    namespace, failing when a pod there reaches a guarded TCP port, naming the policy that
+    opens the way; the findings carry every verdict, exempt system pods included."""
+    px = found.get("portworx") or {}
+    guarded = {"TCP": portlib.parse_ports(px.get("tcp") or DEFAULT_PORTS)}
+    metrics_ranges = portlib.parse_ports(px.get("metrics") or [])
+    model = reach.Cluster(read.get("all_policies") or [], read.get("cluster_objects") or [], read.get("nodes") or [])
+    exempt = {"matchExpressions": policies.exempt_expressions(v["network_policy_exempt_pods"])}
+    system = v["network_policy_system_namespace"]
+    checks, findings = [], []
+    for ns in protected_namespaces(v, found, read):
+        name, ns_labels = _meta(ns).get("name"), _meta(ns).get("labels") or {}
+        sets = _pod_label_sets(read, name)
+        judged = [s for s in sets if name != system or selector_matches(exempt, s)]
+        exempt_sets = [s for s in sets if s not in judged]
+        results = reach.reach(model, [(name, ns_labels, s) for s in judged], addresses, guarded)
+        exposed = {}  # (protocol, ports, by) -> ([label set], [address]): one sentence each
+        for finding in results:
+            finding["role"] = "protected"
+            for item in finding["open"]:
+                item["expected"] = _expected(v, name, finding["labels"], item, metrics_ranges)
+                if not item["expected"]:
+                    key = (finding["protocol"], ",".join(portlib.range_strings(item["ports"])), _by_text(item["by"]))
+                    who, where = exposed.setdefault(key, ([], []))
+                    who.extend(t for t in [_labels_text(finding["labels"])] if t not in who)
+                    where.extend(a for a in item["addresses"] if a not in where)
+        for finding in reach.reach(model, [(name, ns_labels, s) for s in exempt_sets], addresses, guarded):
+            finding["role"] = "exempt"
+            results.append(finding)
+        findings.extend(results)
+        if exposed:
+            checks.append(check("namespace", name, "reachability", "fail", "; ".join(
+                "%s reach %s %s on %s: opened by %s" % (" and ".join(who), protocol, ports, _addresses_text(
+                    [a for a in addresses if a in where]), by)
+                for (protocol, ports, by), (who, where) in sorted(exposed.items()))))
+        else:
+            checks.append(check("namespace", name, "reachability", "pass", "no %s reaches TCP %s on %s (%s "
+                                "judged against %s)" % (
+                                    "non-exempt pod" if name == system else "pod",
+                                    ",".join(portlib.range_strings(guarded["TCP"])),
+                                    _count(len(addresses), "node address", "node addresses"), _count(len(judged), "label set"),
+                                    _count(len(model.policies()), "policy", "policies"))))
+    return checks, findings
+
+
+def node_addresses(nodes, inventory):
+    """Where the Portworx ports are: every InternalIP and ExternalIP of the Nodes and every
+    inventory address of the workers, each once, IPv4 first."""
+    found = {}
+    texts = [a.get("address") for n in nodes for a in (n.get("status") or {}).get("addresses") or []
+             if a.get("type") in reach.ADDRESS_TYPES] + list(inventory)
+    for text in texts:
+        try:
+            address = ipaddress.ip_address(text)
+        except ValueError:
+            continue
+        found[address] = str(address)
+    return [found[a] for a in sorted(found, key=lambda a: (a.version, a))]
+
+
+def _count(number, one, many=None):
+    return "%d %s" % (number, one if number == 1 else many or one + "s")
+
+
+def _addresses_text(addresses, most=3):
+    shown = ", ".join(addresses[:most])
+    return shown + (" and %d more" % (len(addresses) - most) if len(addresses) > most else "")
+
+
 def portworx_checks(px):
     """What is known of the Portworx itself: the ports guarded and where they come from, and PX-Security."""
     if not px:
@@ -392,18 +527,40 @@ def _ordered(checks):
     return sorted(checks, key=lambda c: (rank[c["status"]], c["subject"], c["check"]))
 
 
-def to_json(checks, now=None):
+def reachability_matrix(hosts, outside, peers, cluster):
+    """The matrix (matrix.build) of the probes and of the cluster's findings. ``hosts`` is
+    the host firewall plan's {host: port_firewall arguments}, ``cluster`` the verify_cluster
+    result (its ``reachability`` findings and ``portworx`` ports)."""
+    present = [a for a in hosts.values() if a.get("state") == "present"]
+    px = cluster.get("portworx") or {}
+    tcp = [p for a in present for p in a.get("ports") or DEFAULT_PORTS] or px.get("tcp") or DEFAULT_PORTS
+    udp = [p for a in present for p in a.get("udp_ports") or []] or px.get("udp") or []
+    cols = tables.columns(tcp, udp)
+    insiders = {vantage for vantage, results in outside.items()
+                if results and all(r.get("source") and _allowed(r["source"], hosts.get(r["host"], {}).get("sources"))
+                                   for r in results if r.get("expect") == "blocked")}
+    rows = tables.host_rows(cols, outside, peers, insiders)
+    rows += tables.pod_rows(cols, cluster.get("reachability") or [], cluster.get("system_namespace") or "kube-system")
+    return tables.build(cols, rows)
+
+
+def to_json(checks, now=None, matrix=None, findings=None):
     now = now or datetime.datetime.now(datetime.timezone.utc)
     counts = summary(checks)
-    return {"tool": "clusterguard.portworx verify", "generated": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "exposed": counts["fail"] > 0, "summary": counts, "checks": checks}
+    out = {"tool": "clusterguard.portworx verify", "generated": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+           "exposed": counts["fail"] > 0, "summary": counts, "checks": checks}
+    if matrix is not None:
+        out["matrix"] = matrix
+    if findings is not None:
+        out["reachability"] = findings
+    return out
 
 
 def _cell(text):
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def to_markdown(checks, now=None):
+def to_markdown(checks, now=None, matrix=None):
     report = to_json(checks, now)
     counts = report["summary"]
     verdict = "**EXPOSED**: %d failing checks" % counts["fail"] if report["exposed"] else "**locked down**"
@@ -421,6 +578,7 @@ def to_markdown(checks, now=None):
         lines += ["| %s | %s | %s | %s |" % (_cell(c["subject"]), c["check"], marks[c["status"]], _cell(c["detail"]))
                   for c in _ordered(rows)]
         lines.append("")
+    lines += tables.to_markdown(matrix)
     return "\n".join(lines)
 
 

@@ -218,3 +218,94 @@ def test_host_firewall_changes_survive_kube_router_rewriting_the_tables(engine, 
     # With the set, 7 of these 18 host runs lost their change. Rules instead of the set:
     assert "match-set" not in subprocess.run(["ip", "netns", "exec", "%s-w1" % LAB_NAME, "iptables", "-S",
                                               "CLUSTERGUARD-PX"], capture_output=True, text=True, check=True).stdout
+
+
+# -- verify's reachability against real packets ------------------------------------------
+# Policies of "another team" in lab-apps, each of which opens some of the way to the Portworx
+# ports for p1 (lab-apps, app=demo), or, the last one, for pods that do not run.
+def other_policy(name, egress, selector=None):
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": name},
+            "spec": {"podSelector": selector or {}, "policyTypes": ["Egress"], "egress": egress}}
+
+
+OPENING = {
+    "allow-all-egress": (other_policy("allow-all-egress", [{}]), True),
+    "node-cidr-one-port": (other_policy("node-cidr-one-port", [{"to": [{"ipBlock": {"cidr": "10.231.0.0/24"}}],
+                                                                "ports": [{"protocol": "TCP", "port": 9020}]}]), True),
+    "demo-pods-only": (other_policy("demo-pods-only", [{"ports": [{"protocol": "TCP", "port": 9001, "endPort": 9023}]}],
+                                    {"matchLabels": {"app": "demo"}}), True),
+    "all-but-other-node": (other_policy("all-but-other-node", [{"to": [{"ipBlock": {
+        "cidr": "0.0.0.0/0", "except": [OTHER + "/32"]}}]}]), True),
+    "pods-that-do-not-run": (other_policy("pods-that-do-not-run", [{}], {"matchLabels": {"app": "nobody"}}), False),
+}
+VERIFY_SETTINGS = {"portworx_node_address_vars": ["ansible_host", "node_ipv6"], "network_policy_all_namespaces": True,
+                   "host_firewall_extra_sources": ["10.244.0.0/16"],
+                   "verify_probe_group": "outsiders"}
+
+
+def run_verify(inventory, kubeconfig, directory, expect_rc):
+    run_playbook("playbooks/verify.yml", inventory, dict(VERIFY_SETTINGS, network_policy_kubeconfig=kubeconfig,
+                                                         verify_report_dir=str(directory)), expect_rc=expect_rc)
+    return json.load(open(os.path.join(str(directory), "report.json")))
+
+
+def verify_opens(report, namespace, labels, address, port):
+    """verify's verdict for one flow: open and not expected (the metrics access)."""
+    for finding in report["reachability"]:
+        if finding["namespace"] == namespace and finding["protocol"] == "TCP" and labels.items() <= finding[
+                "labels"].items():
+            return any(address in item["addresses"] and any(lo <= port <= hi for lo, hi in item["ports"])
+                       for item in finding["open"])
+    raise AssertionError("verify judged no pods %s in %s" % (labels, namespace))
+
+
+@pytest.fixture
+def locked_for_pods(engine, inventory, kubeconfig):
+    """site.yml's lab: the host firewall lets the pod network through (as the lab's group_vars
+    do), so the policies alone decide what the pods reach; every namespace gets our policies."""
+    lab = {"portworx_node_address_vars": ["ansible_host", "node_ipv6"], "host_firewall_extra_sources": ["10.244.0.0/16"]}
+    run_playbook("tests/integration/playbooks/host_firewall.yml", inventory, lab)
+    run_playbook(PLAYBOOK, inventory, dict(VERIFY_SETTINGS, network_policy_kubeconfig=kubeconfig))
+    wait_for_engine("policy name: block-9001-for-non-system-users namespace lab-apps", True)
+    yield
+    run_playbook("tests/integration/playbooks/host_firewall.yml", inventory, dict(lab, host_firewall_state="absent"))
+    run_playbook(PLAYBOOK, inventory, {"network_policy_kubeconfig": kubeconfig, "network_policy_state": "absent",
+                                       "network_policy_all_namespaces": True})
+
+
+def test_verify_names_each_opening_policy_as_real_packets_see_it(locked_for_pods, api, kubeconfig, inventory,
+                                                                  tmp_path):
+    """After site.yml verify passes. Each policy of another team that opens the way makes
+    verify fail and name it and its namespace, and verify's verdict on every guarded flow of
+    the lab-apps pod p1 agrees with kube-router on real packets; without it, verify passes
+    again. A policy for pods that do not run exposes nobody, in verify and on the wire."""
+    from kubernetes import client
+
+    net = client.NetworkingV1Api(api)
+    report = run_verify(inventory, kubeconfig, tmp_path / "before", 0)
+    assert {c["subject"]: c["status"] for c in report["checks"] if c["check"] == "reachability"}["lab-apps"] == "pass"
+    namespace, labels = PODS["p1"]
+    disagree, unnamed = [], []
+    for case, (policy, opens) in OPENING.items():
+        net.create_namespaced_network_policy("lab-apps", policy)
+        try:
+            wait_for_engine("policy name: %s namespace lab-apps" % case, True)
+            report = run_verify(inventory, kubeconfig, tmp_path / case, 2 if opens else 0)
+            real, raw = packets("p1")
+        finally:
+            net.delete_namespaced_network_policy(case, "lab-apps")
+            wait_for_engine("policy name: %s namespace lab-apps" % case, False)
+        row = [c for c in report["checks"] if c["subject"] == "lab-apps" and c["check"] == "reachability"][0]
+        if opens != (row["status"] == "fail") or (opens and "NetworkPolicy lab-apps/%s" % case not in row["detail"]):
+            unnamed.append("%s: %s %s" % (case, row["status"], row["detail"]))
+        for flow in sorted(GUARDED):
+            dest, _proto, port = flow
+            judged = verify_opens(report, namespace, labels, dest, port)
+            if judged != real[flow]:
+                disagree.append("%s: %s:%d verify %s, packets %s (%s)" % (
+                    case, dest, port, "open" if judged else "blocked", "open" if real[flow] else "blocked",
+                    raw["%s:%d" % (dest, port)]))
+    assert not disagree, "verify and packets disagree:\n" + "\n".join(disagree)
+    assert not unnamed, "\n".join(unnamed)
+    report = run_verify(inventory, kubeconfig, tmp_path / "after", 0)
+    assert not [c for c in report["checks"] if c["status"] == "fail"]

@@ -7,17 +7,18 @@
 #   ClusterNetworkPolicy-v1alpha2  v0.2.0: v1alpha2 only (what Cilium 1.20's documentation installs)
 #   ClusterNetworkPolicy-v1beta1   v0.3.0 with v1alpha2 no longer served: v1beta1 only
 #   AdminNetworkPolicy             v0.1.7: v1alpha1
+#   BaselineAdminNetworkPolicy     v0.1.7: v1alpha1 (verify reads it: the Baseline tier)
 #   StorageCluster                 the Portworx operator's kind, from our own CRD (tests/lab/crds/)
 # The real API server then validates our objects against the schemas, CEL rules included.
 # A CRD whose stored versions the new one does not serve is deleted first (with its objects).
-#   install_crds.sh KUBECONFIG [KIND ...]   (default: ClusterNetworkPolicy AdminNetworkPolicy StorageCluster)
+#   install_crds.sh KUBECONFIG [KIND ...]   (default: ClusterNetworkPolicy AdminNetworkPolicy BaselineAdminNetworkPolicy StorageCluster)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 python=${LAB_PYTHON:-$repo/.venv/bin/python}
 kubeconfig=$1
 shift
-if (($#)); then kinds=("$@"); else kinds=(ClusterNetworkPolicy AdminNetworkPolicy StorageCluster); fi
+if (($#)); then kinds=("$@"); else kinds=(ClusterNetworkPolicy AdminNetworkPolicy BaselineAdminNetworkPolicy StorageCluster); fi
 go=$("$repo/scripts/go.sh")
 
 module_dir() {  # module@version -> its directory in the module cache (downloaded once)
@@ -32,6 +33,7 @@ for kind in "${kinds[@]}"; do
     ClusterNetworkPolicy-v1alpha2) files+=("$(module_dir sigs.k8s.io/network-policy-api@v0.2.0)/$cnp") ;;
     ClusterNetworkPolicy-v1beta1) files+=("$(module_dir sigs.k8s.io/network-policy-api@v0.3.0)/$cnp=v1beta1") ;;
     AdminNetworkPolicy) files+=("$(module_dir sigs.k8s.io/network-policy-api@v0.1.7)/config/crd/experimental/policy.networking.k8s.io_adminnetworkpolicies.yaml") ;;
+    BaselineAdminNetworkPolicy) files+=("$(module_dir sigs.k8s.io/network-policy-api@v0.1.7)/config/crd/experimental/policy.networking.k8s.io_baselineadminnetworkpolicies.yaml") ;;
     StorageCluster) files+=("$here/crds/storagecluster.yaml") ;;
     *) echo "install_crds.sh: unknown kind $kind" >&2; exit 2 ;;
   esac

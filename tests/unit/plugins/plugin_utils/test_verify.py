@@ -36,16 +36,20 @@ def test_probe_plan_covers_every_address_and_samples_peers():
     assert ("w1", "fd00::11", 9011, "blocked") in outside
     assert ("w3", "10.0.0.13", 9023, "report") in outside
     assert len(plan["outside"]) == 4 * 5  # four addresses, three guarded ports and two outside
-    assert [t["host"] for t in plan["peers"]["w1"]] == ["w2"]
-    assert [t["host"] for t in plan["peers"]["w3"]] == ["w1", "w1"]  # both addresses of w1
-    assert all(t["port"] == 9001 and t["expect"] == "open" for ts in plan["peers"].values() for t in ts)
+    others = {h: [t for t in ts if t["expect"] == "open"] for h, ts in plan["peers"].items()}
+    assert [t["host"] for t in others["w1"]] == ["w2"]
+    assert [t["host"] for t in others["w3"]] == ["w1", "w1"]  # both addresses of w1
+    assert all(t["port"] == 9001 for ts in plan["peers"].values() for t in ts)
+    # and each worker itself on loopback, of each family it guards
+    assert [(t["host"], t["address"]) for t in plan["peers"]["w2"] if t["expect"] == "loopback"] == [
+        ("w2", "127.0.0.1"), ("w2", "::1")]
 
 
 def test_probe_plan_leaves_out_hosts_not_guarded():
     hosts = dict(HOSTS, w2=dict(ARGS, state="absent"), w3=dict(ARGS, protocols=["udp"]))
     plan = verify.probe_plan(hosts, ADDRESSES, sample=5)
     assert {t["host"] for t in plan["outside"]} == {"w1"}
-    assert plan["peers"] == {"w1": []}
+    assert [t["expect"] for t in plan["peers"]["w1"]] == ["loopback", "loopback"]
 
 
 def result(host, address, port, outcome, expect="blocked", source="10.9.9.9"):
@@ -285,3 +289,15 @@ def test_px_security_is_judged_from_the_storagecluster(security, status, words):
     assert sec["status"] == status and words in sec["detail"]
     if status == "warn":
         assert "PX-Security" in sec["detail"]
+
+
+def test_loopback_that_is_dropped_fails_and_is_apart_from_the_peers():
+    peers = {"w1": [result("w1", "127.0.0.1", 9001, "refused", "loopback", source="127.0.0.1"),
+                    result("w2", "10.0.0.12", 9001, "open", "open")],
+             "w2": [result("w2", "::1", 9001, "dropped", "loopback", source="::1")]}
+    checks = verify.probe_checks(HOSTS, {}, peers)
+    assert by(checks, "w1", "reaches_itself")["status"] == "pass"
+    assert by(checks, "w1", "reaches_workers")["status"] == "pass"
+    assert by(checks, "w2", "reaches_itself")["status"] == "fail"
+    assert "[::1]:9001 dropped" in by(checks, "w2", "reaches_itself")["detail"]
+    assert not [c for c in checks if c["subject"] == "w2" and c["check"] == "reaches_workers"]
