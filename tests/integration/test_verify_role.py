@@ -3,6 +3,9 @@ broken labs the play fails and the JSON, Markdown and JUnit reports all name the
 item. Real probes over real TCP, real iptables on the workers, the real API server."""
 
 import json
+import shutil
+import subprocess
+from html.parser import HTMLParser
 
 import pytest
 from junitparser import Failure, JUnitXml
@@ -155,3 +158,172 @@ def test_with_cluster_scope_a_namespace_created_after_the_run_is_covered(locked,
     finally:
         lock_down(locked)
         assert cluster_objects(api, OURS) == []
+
+
+# -- effective reachability: every policy of the cluster, and the page in a real browser ----
+def reachability(report, namespace):
+    return [c for c in report["checks"] if c["subject"] == namespace and c["check"] == "reachability"][0]
+
+
+ADMIN_OPENINGS = {
+    "AdminNetworkPolicy": ("v1alpha1", "adminnetworkpolicies", {
+        "priority": 1, "subject": {"namespaces": {"matchLabels": {"kubernetes.io/metadata.name": "lab-apps"}}},
+        "egress": [{"name": "open", "action": "Allow", "to": [{"networks": ["10.231.0.0/24"]}],
+                    "ports": [{"portRange": {"protocol": "TCP", "start": 9020, "end": 9021}}]}]}),
+    "ClusterNetworkPolicy": ("v1beta1", "clusternetworkpolicies", {
+        "tier": "Admin", "priority": 1,
+        "subject": {"pods": {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "lab-apps"}},
+                             "podSelector": {"matchLabels": {"app": "demo"}}}},
+        "egress": [{"name": "open", "action": "Accept", "to": [{"nodes": {}}],
+                    "protocols": [{"tcp": {"destinationPort": {"number": 9001}}}]}]}),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(ADMIN_OPENINGS))
+def test_an_admin_tier_allow_before_our_block_is_named_and_judged_as_the_tests_evaluator_does(kind, locked, tmp_path,
+                                                                                              api):
+    """kube-router does not implement the Admin tier: verify's verdicts on it are judged by
+    the tests' own evaluator (netpol_eval.py), flow by flow, for every label set verify judged."""
+    from kubernetes import client
+
+    from labapi import cluster_objects, network_policies
+    from netpol_eval import connection_allowed
+
+    version, plural, spec = ADMIN_OPENINGS[kind]
+    custom = client.CustomObjectsApi(api)
+    body = {"apiVersion": "policy.networking.k8s.io/" + version, "kind": kind,
+            "metadata": {"name": "clusterguard-test-open"}, "spec": spec}
+    custom.create_cluster_custom_object("policy.networking.k8s.io", version, plural, body)
+    try:
+        result = verify(locked, tmp_path, 2)
+        policies, objects = network_policies(api), cluster_objects(api)
+        nodes = [api.sanitize_for_serialization(n) for n in client.CoreV1Api(api).list_node().items]
+        ns_labels = client.CoreV1Api(api).read_namespace("lab-apps").metadata.labels
+    finally:
+        custom.delete_cluster_custom_object("policy.networking.k8s.io", version, plural, "clusterguard-test-open")
+    report = result[1]
+    assert_named(result, "namespace", "lab-apps", "reachability")
+    assert "opened by %s clusterguard-test-open (Admin tier, priority 1)" % kind in reachability(report, "lab-apps")[
+        "detail"]
+    assert not [c for c in failing(report) if c[1] != "lab-apps"], failing(report)
+    disagree, flows = [], 0
+    for finding in [f for f in report["reachability"] if f["namespace"] == "lab-apps"]:
+        addresses = sorted({a for item in finding["open"] + finding["blocked"] for a in item["addresses"]})
+        for address in addresses:
+            for port in range(9001, 9024):
+                flows += 1
+                theirs = connection_allowed(policies, objects, nodes, "lab-apps", ns_labels, finding["labels"],
+                                            address, "TCP", port)
+                ours = any(address in i["addresses"] and any(lo <= port <= hi for lo, hi in i["ports"])
+                           for i in finding["open"])
+                if theirs != ours:
+                    disagree.append("%s %s:%d verify %s, netpol_eval %s" % (finding["labels"], address, port, ours,
+                                                                           theirs))
+    assert flows >= 2 * 6 * 23 and not disagree, disagree
+    assert reachability(verify(locked, tmp_path / "after", 0)[1], "lab-apps")["status"] == "pass"
+
+
+def png_pixels(path):
+    """(width, height, rows of RGB(A) tuples) of a PNG written by Chromium (8-bit RGB or RGBA)."""
+    import struct
+    import zlib
+
+    data = open(path, "rb").read()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    pos, idat, head = 8, b"", None
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        chunk = data[pos + 8:pos + 8 + length]
+        if kind == b"IHDR":
+            head = struct.unpack(">IIBBBBB", chunk)
+        elif kind == b"IDAT":
+            idat += chunk
+        pos += 12 + length
+    width, height, depth, colour = head[:4]
+    assert depth == 8 and colour in (2, 6), head
+    size = 3 if colour == 2 else 4
+    raw, rows, prev = zlib.decompress(idat), [], bytearray(width * size)
+    stride = width * size
+    for y in range(height):
+        kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        for i in range(stride):
+            a = line[i - size] if i >= size else 0
+            b, c = prev[i], prev[i - size] if i >= size else 0
+            if kind == 1:
+                line[i] = (line[i] + a) & 255
+            elif kind == 2:
+                line[i] = (line[i] + b) & 255
+            elif kind == 3:
+                line[i] = (line[i] + (a + b) // 2) & 255
+            elif kind == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+        rows.append([tuple(line[x * size:x * size + 3]) for x in range(width)])
+        prev = line
+    return width, height, rows
+
+
+def chromium(page, tmp_path):
+    """The page as headless Chromium shows it: a screenshot and the DOM after loading."""
+    binary = shutil.which("chromium")
+    assert binary, "chromium is not installed (scripts/deps.sh installs Debian's chromium package)"
+    base = [binary, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=1400,1000",
+            "--user-data-dir=%s" % (tmp_path / "chromium-profile")]
+    shot = tmp_path / "page.png"
+    subprocess.run(base + ["--screenshot=%s" % shot, page.as_uri()], check=True, capture_output=True, timeout=180)
+    dom = subprocess.run(base + ["--dump-dom", page.as_uri()], check=True, capture_output=True, text=True,
+                         timeout=180).stdout
+    return shot, dom
+
+
+class MatrixCells(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.cells = {}
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "td" and "data-verdict" in attrs:
+            self.cells[(attrs["data-source"], attrs["data-column"])] = (attrs["data-state"], attrs["data-verdict"])
+
+
+def test_the_html_page_of_a_broken_lab_renders_in_chromium_with_the_broken_cells(locked, tmp_path, api):
+    """A team's allow-all egress policy in lab-apps and a removed jump on w2: in the page
+    Chromium loads, the lab-apps pods and the outsiders are exposed, every
+    other cell is as intended or untested, and the screenshot shows the exposed colour."""
+    from kubernetes import client
+
+    net = client.NetworkingV1Api(api)
+    net.create_namespaced_network_policy("lab-apps", {"metadata": {"name": "allow-all-egress"}, "spec": {
+        "podSelector": {}, "policyTypes": ["Egress"], "egress": [{}]}})
+    rule = jump_rule("w2")
+    netns("w2", "sh", "-c", "iptables " + rule.replace("-A INPUT", "-D INPUT", 1), check=True)
+    try:
+        result = verify(locked, tmp_path, 2)
+    finally:
+        net.delete_namespaced_network_policy("allow-all-egress", "lab-apps")
+    page = tmp_path / "report.html"
+    shot, dom = chromium(page, tmp_path)
+    parser = MatrixCells()
+    parser.feed(dom)
+    cells = parser.cells
+    exposed = {key for key, (_state, verdict) in cells.items() if verdict == "exposed"}
+    # w2 without its jump answers TCP and UDP gossip; the lab-apps pods are judged on TCP
+    assert exposed == {("pods: lab-apps", "TCP 9001-9023"), ("outsider: controller", "TCP 9001-9023"),
+                       ("outsider: cgpx-out", "TCP 9001-9023"), ("outsider: controller", "UDP 9002"),
+                       ("outsider: cgpx-out", "UDP 9002")}, cells
+    assert {v for _s, v in cells.values()} <= {"ok", "exposed", "untested"}
+    assert cells[("worker: cgpx-w1", "TCP 9001-9023")] == ("open", "ok")
+    assert cells[("pods: lab-other", "TCP 9001-9023")] == ("blocked", "ok")
+    assert cells[("exempt pods: kube-system", "TCP 9001-9023")] == ("open", "ok")
+    # the same matrix as the JSON report, every row and column
+    report = result[1]
+    assert len(cells) == len(report["matrix"]["rows"]) * len(report["matrix"]["columns"])
+    width, height, rows = png_pixels(shot)
+    assert (width, height) == (1400, 1000)
+    red = sum(1 for row in rows for px in row if abs(px[0] - 0xf8) < 6 and abs(px[1] - 0xb4) < 6
+              and abs(px[2] - 0xb4) < 6)
+    green = sum(1 for row in rows for px in row if abs(px[0] - 0xd4) < 6 and abs(px[1] - 0xed) < 6
+                and abs(px[2] - 0xda) < 6)
+    assert red > 5000 and green > 5000, (red, green)
