@@ -50,5 +50,8 @@ say "the evidence: the verify report that the last play of site.yml wrote (clust
 echo "   report.json and junit.xml beside it)"
 cat clusterguard-verify/report.md
 
+say "the same report as a page, with the reachability matrix (self-contained, opens offline in any browser):"
+echo "   file://$PWD/clusterguard-verify/report.html"
+
 echo
 echo "Tear the lab down with: make lab-down"

@@ -105,26 +105,31 @@ def _pod_cell(column, findings, exempt):
     if column["protocol"] not in {f["protocol"] for f in findings}:
         return cell("untested", "untested", "not judged: the policies guard TCP only, the host firewall guards "
                                             "this protocol")
-    opened, expected = [], []
-    for finding in findings:
-        if finding["protocol"] != column["protocol"]:
-            continue
+    mine = [f for f in findings if f["protocol"] == column["protocol"]]
+    opened, expected = {}, {}  # (ports, by) -> [label sets]: one line each
+    for finding in mine:
         for item in finding["open"]:
             spans = portlib.intersect(column["ranges"], [tuple(s) for s in item["ports"]])
             if spans:
                 by = ", ".join(p["text"] for p in item["by"]) or "no policy selects them"
-                line = "%s reach %s by %s" % (_labels(finding["labels"]), ",".join(portlib.range_strings(spans)), by)
-                (expected if item.get("expected") or exempt else opened).append(line)
-    if exempt:
-        if opened or expected:
-            return cell("open", "ok", "exempt: " + "; ".join(opened + expected))
+                key = (",".join(portlib.range_strings(spans)), by)
+                who = (expected if item.get("expected") or exempt else opened).setdefault(key, [])
+                if _labels(finding["labels"]) not in who:
+                    who.append(_labels(finding["labels"]))
+
+    def lines(found):
+        return "; ".join("%s reach %s (%s)" % (" | ".join(who), ports, by) for (ports, by), who in found.items())
+
+    if exempt:  # every opening of exempt pods is expected
+        if expected:
+            return cell("open", "ok", "exempt: " + lines(expected))
         return cell("blocked", "cut", "exempt pods cannot reach these ports")
     if opened:
-        return cell("open", "exposed", "; ".join(opened))
+        return cell("open", "exposed", lines(opened))
+    sets = "%d label set%s" % (len(mine), "" if len(mine) == 1 else "s")
     if expected:
-        return cell("blocked", "ok", "blocked but for the metrics access: " + "; ".join(expected))
-    return cell("blocked", "ok", "blocked for %d label sets" % len([f for f in findings
-                                                                   if f["protocol"] == column["protocol"]]))
+        return cell("blocked", "ok", "blocked for every pod (%s) but the metrics access: %s" % (sets, lines(expected)))
+    return cell("blocked", "ok", "blocked for every pod (%s)" % sets)
 
 
 def pod_rows(cols, findings, system_namespace):

@@ -273,8 +273,8 @@ def locked_for_pods(engine, inventory, kubeconfig):
                                        "network_policy_all_namespaces": True})
 
 
-def test_verify_names_each_opening_policy_as_real_packets_see_it(locked_for_pods, api, kubeconfig, inventory,
-                                                                  tmp_path):
+def test_verify_names_each_opening_policy_as_real_packets_see_it(
+        locked_for_pods, api, kubeconfig, inventory, tmp_path):
     """After site.yml verify passes. Each policy of another team that opens the way makes
     verify fail and name it and its namespace, and verify's verdict on every guarded flow of
     the lab-apps pod p1 agrees with kube-router on real packets; without it, verify passes

@@ -217,8 +217,8 @@ def test_an_admin_tier_allow_before_our_block_is_named_and_judged_as_the_tests_e
                 ours = any(address in i["addresses"] and any(lo <= port <= hi for lo, hi in i["ports"])
                            for i in finding["open"])
                 if theirs != ours:
-                    disagree.append("%s %s:%d verify %s, netpol_eval %s" % (finding["labels"], address, port, ours,
-                                                                           theirs))
+                    disagree.append("%s %s:%d verify %s, netpol_eval %s" % (
+                        finding["labels"], address, port, ours, theirs))
     assert flows >= 2 * 6 * 23 and not disagree, disagree
     assert reachability(verify(locked, tmp_path / "after", 0)[1], "lab-apps")["status"] == "pass"
 

@@ -169,9 +169,9 @@ def _np(rng, i):
     for _r in range(rng.randint(0, 2)):
         rule = {}
         if rng.random() < 0.7:
-            rule["to"] = [{"ipBlock": {"cidr": c, "except": [e for e in CIDRS if e.endswith("/32") and rng.random() < 0.3
-                                                                 and c != e]}}
-                          for c in rng.sample(CIDRS, rng.randint(1, 2))]
+            rule["to"] = [{"ipBlock": {"cidr": c, "except": [
+                e for e in CIDRS if e.endswith("/32") and rng.random() < 0.3 and c != e]}}
+                for c in rng.sample(CIDRS, rng.randint(1, 2))]
         if rng.random() < 0.6:
             rule["ports"] = [_ports(rng) for _p in range(rng.randint(1, 2))]
         rules.append(rule)

@@ -38,7 +38,8 @@ READ["pods"][5]["status"]["phase"] = "Succeeded"
 FOUND = {"selected": ["apps", "mon"], "excluded": ["portworx"], "portworx": PX}
 
 
-def run(read=READ, v=V):
+def run(read=None, v=None):
+    read, v = read or READ, v or V
     checks, findings = verify.reachability_checks(v, FOUND, read, verify.node_addresses(read["nodes"], ["10.0.0.1"]))
     return {c["subject"]: c for c in checks}, findings
 
@@ -119,7 +120,8 @@ PEERS = {"w1": [probe("w2", 9001, "open", "open", address="10.0.0.2", source="10
          "w2": [probe("w1", 9001, "open", "open", source="10.0.0.2")]}
 
 
-def table(findings, outside=OUTSIDE):
+def table(findings, outside=None):
+    outside = outside or OUTSIDE
     cluster = {"reachability": findings, "portworx": PX, "system_namespace": "kube-system"}
     return verify.reachability_matrix(HOSTS, outside, PEERS, cluster)
 
