@@ -37,7 +37,8 @@ class ActionModule(ActionBase):
             return self._fail(result, exc.errors, prefix=exc.prefix)
         auth = {"kubeconfig": None, "temporary": False, "validate_certs": values["network_policy_validate_certs"]}
         if read is not None and (found["apply"] or found["prune"] or found["psa_apply"] or found["psa_release"]):
-            auth["kubeconfig"] = cluster.write_kubeconfig(reader.cfg)
+            # removed by the role's last task, or by a watcher when the play ends before it
+            auth["kubeconfig"] = cluster.write_kubeconfig(reader.cfg, watch_pid=os.getppid())
             auth["temporary"] = True
         # A relative render directory is relative to where ansible-playbook runs (as the verify
         # reports are), not to the playbook's directory, where the copy module would put it.

@@ -24,12 +24,30 @@ FAMILY = {"ipv4": ("inet", 4, "v4", "iptables"), "ipv6": ("inet6", 6, "v6", "ip6
 # ipset names at most 31, so "<chain>-v4" always fits.
 CHAIN_MAX = 28
 SET_MAX = 31
-CHAIN_RE = re.compile(r"^[A-Za-z0-9_-]{1,%d}$" % CHAIN_MAX)
+# fullmatch, not match with "$", which also takes a name that ends in a newline; and a name
+# that starts with "-" would read as an option ("-F")
+CHAIN_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,%d}" % (CHAIN_MAX - 1))
 # Names iptables itself owns: the built-in chains of every table, and the
 # standard targets a jump could not tell apart from a chain.
 RESERVED = frozenset(("INPUT", "OUTPUT", "FORWARD", "PREROUTING", "POSTROUTING",
                       "ACCEPT", "DROP", "RETURN", "QUEUE", "REJECT", "LOG", "NFQUEUE"))
-PERSIST_DIR_RE = re.compile(r"^/[A-Za-z0-9._/-]*$")
+# Names other tools create or adopt, whether or not they run yet: Docker adopts a DOCKER-USER
+# chain it finds, kube-proxy, kubelet and kube-router own KUBE-*, and so on. Compared without case.
+FOREIGN_CHAINS = (("DOCKER", "Docker"), ("KUBE-", "kube-proxy, kubelet, kube-router"), ("CALI-", "Calico"),
+                  ("CILIUM", "Cilium"), ("F2B-", "fail2ban"), ("UFW-", "ufw"), ("UFW6-", "ufw"),
+                  ("FLANNEL", "flannel"), ("WEAVE", "Weave Net"), ("CNI-", "the CNI plugins"),
+                  ("LIBVIRT_", "libvirt"), ("ISTIO_", "Istio"), ("FIREWALLD", "firewalld"), ("IN_", "firewalld"),
+                  ("FWD_", "firewalld"), ("ANTREA", "Antrea"), ("OVN-", "OVN-Kubernetes"))
+PERSIST_DIR_RE = re.compile(r"/[A-Za-z0-9._/-]*")
+# Where files do not survive a reboot, or are not files at all.
+VOLATILE_DIRS = ("/proc", "/sys", "/dev", "/run", "/var/run", "/tmp")
+FILE_END = "# end of %s host_firewall file" % MARKER
+# What the restore script's last resort leaves when no iptables works: an nftables table per
+# family, or a mark that it turned IPv6 off. The next run of the module removes both.
+NFT_LAST_RESORT = "clusterguard_last_resort"
+# In the persist directory: one run of the module at a time per host.
+LOCK_FILE = ".clusterguard-firewall.lock"
+IPV6_OFF = "/run/clusterguard-ipv6-off"
 FILE_HEADER = "# %s host_firewall" % MARKER
 RESTORE_SCRIPT = "/usr/local/sbin/clusterguard-firewall-restore"
 UNIT_NAME = "clusterguard-firewall.service"
@@ -43,10 +61,14 @@ class FirewallSpecError(ValueError):
 
 def chain_error(chain):
     """Why ``chain`` cannot be our chain's name, or None when it can."""
-    if not isinstance(chain, str) or not CHAIN_RE.match(chain):
-        return "%r must be 1-%d ASCII letters, digits, '-' or '_'" % (chain, CHAIN_MAX)
+    if not isinstance(chain, str) or not CHAIN_RE.fullmatch(chain):
+        return "%r must be 1-%d ASCII letters, digits, '-' or '_', not starting with '-'" % (chain, CHAIN_MAX)
     if chain.upper() in RESERVED:
         return "%r is a name iptables reserves (a built-in chain or a standard target)" % (chain,)
+    for prefix, owner in FOREIGN_CHAINS:
+        if chain.upper().startswith(prefix):
+            return "%r is a name %s use (%s*): such a chain is theirs, whether or not they run yet" % (
+                chain, owner, prefix)
     return None
 
 
@@ -54,9 +76,42 @@ def persist_dir_error(path):
     """Why ``path`` cannot hold our persisted files, or None when it can ("" keeps nothing)."""
     if path == "":
         return None
-    if not isinstance(path, str) or not PERSIST_DIR_RE.match(path) or "/../" in path + "/" or path == "/":
+    if not isinstance(path, str) or not PERSIST_DIR_RE.fullmatch(path) or path.rstrip("/") == "":
         return ("%r must be an absolute directory path of letters, digits, '.', '_', '-' and '/'"
-                " (no spaces, no '..')" % (path,))
+                " (no spaces, no newline)" % (path,))
+    parts = path.rstrip("/").split("/")[1:]
+    if "" in parts or "." in parts or ".." in parts:
+        return "%r must be written plainly: no '//', '.' or '..' in it" % (path,)
+    for volatile in VOLATILE_DIRS:
+        if path.rstrip("/") == volatile or path.startswith(volatile + "/"):
+            return "%r is under %s, which is not kept across a reboot: the boot restore would find nothing" % (
+                path, volatile)
+    return None
+
+
+def directory_error(path, st):
+    """Why we must not write files into ``path`` (``st`` its os.lstat), or None: a link, or a
+    directory that someone other than root owns or that group or others may write, would let
+    them point our files at any file root owns."""
+    import stat as statmod
+
+    if statmod.S_ISLNK(st.st_mode):
+        return "%s is a symbolic link: our files are written into real directories only" % path
+    if not statmod.S_ISDIR(st.st_mode):
+        return "%s is not a directory" % path
+    if st.st_uid != 0:
+        return "%s is owned by uid %d, not root: whoever owns it could redirect our files" % (path, st.st_uid)
+    if st.st_mode & 0o022:
+        return "%s is writable by %s (mode %o): whoever may write it could redirect our files" % (
+            path, "group and others" if st.st_mode & 0o022 == 0o022 else "group" if st.st_mode & 0o020 else "others",
+            statmod.S_IMODE(st.st_mode))
+    return None
+
+
+def settle_error(seconds):
+    """Why ``seconds`` cannot be the wait between read-backs under a table rewriter, or None."""
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds <= 60:
+        return "%r must be a number of seconds above 0 and at most 60" % (seconds,)
     return None
 
 
@@ -74,6 +129,9 @@ def normalize_sources(sources, ip_version):
     version = FAMILY[ip_version][1]
     out = []
     for src in sources:
+        if "%" in str(src):
+            raise FirewallSpecError("sources: %r has a zone (%%): iptables matches no zone; give the address alone"
+                                    % (src,))
         try:
             net = ipaddress.ip_network(str(src).strip(), strict=True)
         except ValueError as exc:
@@ -87,6 +145,9 @@ def split_sources(sources):
     """Check every source and split them by family: {'ipv4': [...], 'ipv6': [...]}."""
     out = {"ipv4": [], "ipv6": []}
     for src in sources:
+        if "%" in str(src):
+            raise FirewallSpecError("sources: %r has a zone (%%): iptables matches no zone; give the address alone"
+                                    % (src,))
         try:
             net = ipaddress.ip_network(str(src).strip(), strict=True)
         except ValueError as exc:
@@ -173,13 +234,37 @@ class TableState:
         """Jumps ``-A INPUT -j chain`` without our marker (written by version 1.0.0)."""
         return sum(1 for w in self.input if w == ("-A", "INPUT", "-j", chain))
 
+    def unmarked(self, chain):
+        """The rules of ``chain`` without our marker."""
+        return [w for w in self.rules.get(chain) or [] if MARKER not in w]
+
     def our_chains(self):
-        """Every chain that is ours by its marker: a marked jump reaches it, or all its rules carry it."""
-        found = [c for c in self.marked_jumps() if c in self.chains]
-        for chain, rules in self.rules.items():
-            if chain in self.chains and rules and all(MARKER in w for w in rules) and chain not in found:
+        """Every chain that is ours by its marker: every rule of it carries the marker, and it has
+        rules or a marked jump reaches it. A marked jump does not make a chain with other rules
+        ours (see foreign_jumps)."""
+        found = []
+        for chain in self.marked_jumps() + sorted(self.rules):
+            if chain in self.chains and chain not in found and not self.unmarked(chain) and (
+                    self.rules.get(chain) or chain in self.marked_jumps()):
                 found.append(chain)
         return found
+
+    def foreign_jumps(self):
+        """Chains that a jump with our marker reaches but that hold rules without it: not ours,
+        whatever jumps to them. Legacy chains of version 1.0.0 (no markers) are not among them."""
+        return sorted({c for c in self.marked_jumps() if c in self.chains and self.unmarked(c)
+                       and not self.is_legacy_ours(c)})
+
+    def references(self, chain):
+        """Rules other than INPUT's jumps to ``chain`` that name it (another chain's jump, FORWARD):
+        while they exist the chain cannot be deleted."""
+        out = []
+        for name, rules in sorted(self.rules.items()):
+            for words in rules:
+                if self.target(words) == chain and not (name == "INPUT" and (
+                        MARKER in words or words == ("-A", "INPUT", "-j", chain))):
+                    out.append(" ".join(words))
+        return out
 
     def chain_rules(self, chain):
         return [" ".join(shlex.quote(x) if " " in x else x for x in w) for w in self.rules.get(chain, [])]
@@ -195,13 +280,16 @@ class TableState:
         """Why the existing ``chain`` is not ours, or None (absent, or ours)."""
         if chain not in self.chains:
             return None
-        if chain in self.marked_jumps() or self.is_legacy_ours(chain):
+        if self.is_legacy_ours(chain):
             return None
-        rules = self.rules.get(chain) or []
-        if rules and all(MARKER in w for w in rules):
+        foreign = self.unmarked(chain)
+        if not foreign and (self.rules.get(chain) or chain in self.marked_jumps()):
             return None
-        return ("chain %s already exists on this host and is not ours (no rule or jump carries the "
-                "comment %s): another tool owns it; choose another name" % (chain, MARKER))
+        if not foreign:
+            return ("chain %s already exists on this host, empty, and no jump with the comment %s reaches it: "
+                    "another tool may own it; choose another name" % (chain, MARKER))
+        return ("chain %s already exists on this host and is not ours (it holds rules without the comment %s, "
+                "such as %r): another tool owns it; choose another name" % (chain, MARKER, " ".join(foreign[0])))
 
     def sets_of(self, chain):
         """ipset names that rules of ``chain`` match on."""
@@ -340,14 +428,17 @@ def persisted_files(chain, ip_version, sources, port_ranges, protocols, use_set,
     base = "%s.%s" % (chain, fam)
     inline = restore_payload(chain, chain_rules(chain, sources, port_ranges, protocols, udp_ranges=udp_ranges))
     if not use_set:
-        return {base + ".rules": file_header(chain, ip_version, "rules") + inline}
-    name = set_name(chain, ip_version)
-    return {
-        base + ".rules": file_header(chain, ip_version, "rules") + restore_payload(
-            chain, chain_rules(chain, sources, port_ranges, protocols, name, udp_ranges)),
-        base + ".ipset": file_header(chain, ip_version, "ipset") + ipset_payload(name, ip_version, sources, False),
-        base + ".fallback.rules": file_header(chain, ip_version, "fallback rules") + inline,
-    }
+        out = {base + ".rules": file_header(chain, ip_version, "rules") + inline}
+    else:
+        name = set_name(chain, ip_version)
+        out = {
+            base + ".rules": file_header(chain, ip_version, "rules") + restore_payload(
+                chain, chain_rules(chain, sources, port_ranges, protocols, name, udp_ranges)),
+            base + ".ipset": file_header(chain, ip_version, "ipset") + ipset_payload(name, ip_version, sources, False),
+            base + ".fallback.rules": file_header(chain, ip_version, "fallback rules") + inline,
+        }
+    # The last line tells a whole file from one cut short: the restore script loads no file without it.
+    return {name: text + FILE_END + "\n" for name, text in out.items()}
 
 
 def is_our_file(first_line):
@@ -355,52 +446,140 @@ def is_our_file(first_line):
 
 
 def restore_script():
-    """The boot-time restore script (POSIX sh). It restores one chain, the one the
-    unit names, so files of other or older chains are never loaded; a family that
-    fails does not stop the other; a set that cannot be loaded falls back to one
-    rule per source; any failure makes the unit fail, so systemd reports it."""
+    """The boot-time restore script (POSIX sh). It restores one chain, the one the unit
+    names, so files of other or older chains are never loaded. It fails closed: a family
+    whose files are missing, empty, cut short or not loadable, or whose iptables is missing,
+    gets the last resort (the guarded ports dropped for everyone but loopback) and the
+    script exits 1, so that systemd shows the unit failed and the journal says why."""
     return r"""#!/bin/sh
 # %(marker)s host_firewall: restore our chain at boot. Written by Ansible.
-# Usage: %(script)s DIR CHAIN
+# Usage: %(script)s DIR CHAIN FAMILIES TCP UDP
+#   FAMILIES  v4 or v4,v6: the families guarded
+#   TCP, UDP  the guarded ports, FIRST:LAST[,FIRST:LAST...], or - for none
 # Loads DIR/CHAIN.v4.* and DIR/CHAIN.v6.* only; other rules and chains are not touched.
-dir=${1:?usage: $0 DIR CHAIN}
-chain=${2:?usage: $0 DIR CHAIN}
+# Fails closed: a family whose files are missing, empty, cut short or cannot be loaded, or
+# that has no iptables, gets the last resort: the guarded ports dropped for everyone but
+# loopback (the other workers too) until the next Ansible run. Then it exits 1.
+dir=${1:?usage: $0 DIR CHAIN FAMILIES TCP UDP}
+chain=${2:?usage: $0 DIR CHAIN FAMILIES TCP UDP}
+families=${3:-v4,v6}
+tcp=${4:-9001:9023}
+udp=${5:--}
 status=0
 
-fail() {
-  echo "clusterguard-firewall-restore: $*" >&2
-  status=1
+say() { echo "clusterguard-firewall-restore: $*" >&2; }
+fail() { say "$*"; status=1; }
+
+# A file of ours, written whole: not a link, our header first and our end line last.
+whole() {
+  [ -f "$1" ] && [ ! -L "$1" ] && [ -s "$1" ] || return 1
+  case $(head -n 1 "$1") in "%(header)s"*) ;; *) return 1 ;; esac
+  [ "$(tail -n 1 "$1")" = "%(end)s" ]
+}
+
+# The iptables of a family whose restore command is there too: $1 iptables or ip6tables.
+tool() {
+  for t in "$1" "$1-nft" "$1-legacy"; do
+    command -v "$t" >/dev/null 2>&1 && command -v "$t-restore" >/dev/null 2>&1 && { echo "$t"; return 0; }
+  done
+  return 1
+}
+
+jump() {
+  "$1" -w -C INPUT -m comment --comment %(marker)s -j "$chain" 2>/dev/null \
+    || "$1" -w -I INPUT 1 -m comment --comment %(marker)s -j "$chain"
+}
+
+drop_rules() {
+  printf '*filter\n:%%s - [0:0]\n-A %%s -i lo -j RETURN\n' "$chain" "$chain"
+  for r in $(echo "$tcp" | tr ',' ' '); do
+    [ "$r" = - ] || printf -- '-A %%s -p tcp -m tcp --dport %%s -j DROP\n' "$chain" "$r"
+  done
+  for r in $(echo "$udp" | tr ',' ' '); do
+    [ "$r" = - ] || printf -- '-A %%s -p udp -m udp --dport %%s -j DROP\n' "$chain" "$r"
+  done
+  printf 'COMMIT\n'
+}
+
+nft_drop() {  # no iptables for the family: a table of nftables, which the next Ansible run removes
+  command -v nft >/dev/null 2>&1 || return 1
+  t=ip; [ "$1" = v6 ] && t=ip6
+  {
+    echo "table $t %(nft_table)s {"
+    echo "  chain input {"
+    echo "    type filter hook input priority -10; policy accept;"
+    echo "    iif \"lo\" accept"
+    [ "$tcp" = - ] || echo "    tcp dport { $(echo "$tcp" | tr ':' '-') } drop"
+    [ "$udp" = - ] || echo "    udp dport { $(echo "$udp" | tr ':' '-') } drop"
+    echo "  }"
+    echo "}"
+  } | nft -f -
+}
+
+last_resort() {
+  fam=$1
+  ipt=$2
+  if [ -n "$ipt" ] && drop_rules | "$ipt-restore" -w --noflush && jump "$ipt"; then
+    fail "$chain ($fam): LAST RESORT: the guarded ports are dropped for everyone but loopback, the other workers too, until the next Ansible run"
+  elif nft_drop "$fam"; then
+    fail "$chain ($fam): LAST RESORT: no working iptables; nftables table %(nft_table)s drops the guarded ports for everyone but loopback until the next Ansible run"
+  elif [ "$fam" = v6 ] && [ -e /proc/sys/net/ipv6/conf/all/disable_ipv6 ]; then
+    echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6
+    echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6 && : > %(ipv6_off)s
+    fail "$chain ($fam): LAST RESORT: neither ip6tables nor nft works: IPv6 is turned off on this host until the next Ansible run"
+  else
+    fail "$chain ($fam): neither iptables nor nft works: the guarded ports CANNOT be guarded"
+  fi
 }
 
 restore_family() {
   fam=$1
-  ipt=$2
+  ipt=$(tool "$2") || { fail "$chain ($fam): $2 or $2-restore is missing"; last_resort "$fam" ""; return; }
   rules="$dir/$chain.$fam.rules"
-  [ -f "$rules" ] || return 0
-  if [ -f "$dir/$chain.$fam.ipset" ]; then
-    if ipset restore -exist < "$dir/$chain.$fam.ipset" && "$ipt-restore" -w --noflush < "$rules"; then
-      :
+  set="$dir/$chain.$fam.ipset"
+  fallback="$dir/$chain.$fam.fallback.rules"
+  if whole "$rules"; then
+    if [ -e "$set" ] || [ -e "$fallback" ]; then
+      if whole "$set" && ipset restore -exist < "$set" && "$ipt-restore" -w --noflush < "$rules" && jump "$ipt"; then
+        return
+      fi
+      fail "$chain ($fam): the ipset could not be loaded"
+    elif "$ipt-restore" -w --noflush < "$rules" && jump "$ipt"; then
+      return
     else
-      fail "$chain ($fam): the ipset could not be loaded; restoring one rule per source instead"
-      "$ipt-restore" -w --noflush < "$dir/$chain.$fam.fallback.rules" || { fail "$chain ($fam): fallback rules failed"; return 0; }
+      fail "$chain ($fam): $rules could not be loaded"
     fi
   else
-    "$ipt-restore" -w --noflush < "$rules" || { fail "$chain ($fam): rules failed"; return 0; }
+    fail "$chain ($fam): $rules is missing, empty or cut short"
   fi
-  "$ipt" -w -C INPUT -m comment --comment %(marker)s -j "$chain" 2>/dev/null \
-    || "$ipt" -w -I INPUT 1 -m comment --comment %(marker)s -j "$chain" \
-    || fail "$chain ($fam): the jump from INPUT could not be added"
+  if whole "$fallback"; then
+    say "$chain ($fam): restoring one rule per source instead, from $fallback"
+    if "$ipt-restore" -w --noflush < "$fallback" && jump "$ipt"; then
+      return
+    fi
+  fi
+  [ -e "$fallback" ] && fail "$chain ($fam): $fallback is cut short or could not be loaded"
+  last_resort "$fam" "$ipt"
 }
 
-restore_family v4 iptables
-restore_family v6 ip6tables
+case ",$families," in *,v4,*) restore_family v4 iptables ;; esac
+case ",$families," in *,v6,*) restore_family v6 ip6tables ;; esac
 exit "$status"
-""" % {"marker": MARKER, "script": RESTORE_SCRIPT}
+""" % {"marker": MARKER, "script": RESTORE_SCRIPT, "header": FILE_HEADER, "end": FILE_END, "nft_table": NFT_LAST_RESORT,
+       "ipv6_off": IPV6_OFF}
 
 
-def unit_file(persist_dir, chain):
+def unit_args(ip_versions, tcp_ranges, udp_ranges):
+    """The restore script's FAMILIES TCP UDP arguments: what the last resort drops."""
+    def spec(ranges):
+        return ",".join("%d" % lo if lo == hi else "%d:%d" % (lo, hi) for lo, hi in ranges) or "-"
+    return "%s %s %s" % (",".join(FAMILY[v][2] for v in ("ipv4", "ipv6") if v in ip_versions), spec(tcp_ranges),
+                         spec(udp_ranges))
+
+
+def unit_file(persist_dir, chain, args="v4,v6 9001:9023 -"):
     return """# %(marker)s host_firewall. Written by Ansible; edits are overwritten.
-# Restores our chain (%(chain)s) at boot, before the network is up.
+# Restores our chain (%(chain)s) at boot, before the network is up; fails closed (see the script).
 [Unit]
 Description=clusterguard.portworx firewall chain for the Portworx API ports
 DefaultDependencies=no
@@ -411,11 +590,11 @@ After=local-fs.target netfilter-persistent.service iptables.service ip6tables.se
 [Service]
 Type=oneshot
 RemainAfterExit=yes
-ExecStart=%(script)s %(dir)s %(chain)s
+ExecStart=%(script)s %(dir)s %(chain)s %(args)s
 
 [Install]
 WantedBy=multi-user.target
-""" % {"marker": MARKER, "chain": chain, "dir": persist_dir, "script": RESTORE_SCRIPT}
+""" % {"marker": MARKER, "chain": chain, "dir": persist_dir, "script": RESTORE_SCRIPT, "args": args}
 
 
 def unit_persist_dir(text):

@@ -136,6 +136,15 @@ options:
     type: float
     default: 1.0
     version_added: "2.2.0"
+  lock_timeout:
+    description:
+      - One run at a time per host. The module holds a lock (C(flock) on C(.clusterguard-firewall.lock) in
+        O(persist_dir)) from its first read to its last write, so that two runs at once cannot leave the live
+        chain and the persisted files from different inputs. A second run waits this many seconds for the
+        lock, then fails naming the lock and the process that holds it, having changed nothing.
+    type: int
+    default: 60
+    version_added: "3.1.0"
 requirements:
   - iptables (nf_tables or legacy back-end)
   - ipset, for O(ipset=always) or to benefit from O(ipset=auto)
@@ -241,6 +250,7 @@ drift:
   sample: {ipv4: [jump], ipv6: [], files: [], boot_unit: []}
 """
 
+import fcntl
 import ipaddress
 import os
 import time
@@ -300,6 +310,39 @@ class PortFirewall:
         self.missing = []
         self.plans = {}
         self.udp_ranges = []
+        self.unit_args = ""
+
+    # -- one run at a time ------------------------------------------------
+    def lock(self, timeout):
+        """Hold the host's lock until the process ends. In check mode, where the persist directory
+        does not exist yet, there is nothing to keep consistent and no lock is taken."""
+        directory = self.persist_dir
+        if not os.path.isdir(directory):
+            if self.check:
+                return
+            os.makedirs(directory, mode=0o750)
+        error = fw.directory_error(directory, os.lstat(directory))
+        if error:
+            self.module.fail_json(msg="persist_dir: %s; nothing was changed" % error)
+        path = os.path.join(directory, fw.LOCK_FILE)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0), 0o600)
+        except OSError as exc:
+            self.module.fail_json(msg="the lock %s cannot be opened: %s; nothing was changed" % (path, exc))
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "?"
+                    self.module.fail_json(msg="another run of port_firewall holds the lock %s (pid %s) for more than "
+                                              "%d s (lock_timeout); nothing was changed" % (path, holder, timeout))
+                time.sleep(0.1)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, b"%d\n" % os.getpid(), 0)
+        self.lock_fd = fd
 
     # -- commands -------------------------------------------------------
     def run(self, args, data=None, check=True):
@@ -362,12 +405,26 @@ class PortFirewall:
             error = table.owner_error(target)
             if error:
                 self.module.fail_json(msg="chain (host_firewall_chain): %s (%s)" % (error, plan["cmd"]))
+        foreign = [c for c in table.foreign_jumps() if c != target]
+        if foreign:
+            self.module.fail_json(msg="%s: INPUT jumps to %s with our comment %s, but %s holds rules without it "
+                                      "(%r): not ours, so it is left alone; delete that jump by hand if it is not "
+                                      "wanted. Nothing was changed" % (
+                                          plan["cmd"], ", ".join(foreign), fw.MARKER, foreign[0],
+                                          " ".join(table.unmarked(foreign[0])[0])))
         ours = table.our_chains()
         if target and table.is_legacy_ours(target) and target not in ours:
             ours.append(target)
         if not target and table.is_legacy_ours(self.chain) and self.chain not in ours:
             ours.append(self.chain)
         stale = [c for c in ours if c != target]
+        for chain in stale:
+            used = table.references(chain)
+            if used:
+                self.module.fail_json(msg="%s: our chain %s goes, but %s also uses it (%s): delete that reference, "
+                                          "then run again. Nothing was changed" % (
+                                              plan["cmd"], chain, "a rule" if len(used) == 1 else "%d rules" % len(
+                                                  used), "; ".join(used[:3])))
         name = fw.set_name(self.chain, ip_version)
         plan.update(set_name=name if (target and use_set) else None, stale=stale, sources=sources)
         if target and use_set and name in sets:
@@ -497,7 +554,7 @@ class PortFirewall:
         if not systemd:
             return {}, "no systemd"
         changes = {}
-        want_unit = fw.unit_file(self.persist_dir, self.chain)
+        want_unit = fw.unit_file(self.persist_dir, self.chain, self.unit_args)
         if unit != want_unit:
             changes[fw.UNIT_PATH] = want_unit
         if script != fw.restore_script():
@@ -507,19 +564,33 @@ class PortFirewall:
         return changes, "enabled"
 
     def write(self, path, content, mode):
+        """Write a whole file or none: a temporary file beside it, never through a link, synced,
+        renamed over it, and the directory synced, so a crash leaves the old file or the new one."""
+        directory = os.path.dirname(path)
         if content is None:
             if os.path.lexists(path):
                 os.remove(path)
+                fsync_dir(directory)
             return
-        directory = os.path.dirname(path)
         if not os.path.isdir(directory):
             os.makedirs(directory, mode=0o750)
-        tmp = os.path.join(directory, ".%s.tmp" % os.path.basename(path))
-        with open(tmp, "w") as handle:
-            handle.write(content)
-        os.chmod(tmp, mode)
-        self.module.atomic_move(tmp, path)
-        os.chmod(path, mode)
+        error = fw.directory_error(directory, os.lstat(directory))
+        if error:
+            self.module.fail_json(msg=error)
+        tmp = os.path.join(directory, ".%s.%d.tmp" % (os.path.basename(path), os.getpid()))
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0), mode)
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(content)
+                handle.flush()
+                os.fchmod(handle.fileno(), mode)
+                os.fsync(handle.fileno())
+            os.rename(tmp, path)  # replaces a link at path itself, never what it points to
+        except BaseException:
+            if os.path.lexists(tmp):
+                os.remove(tmp)
+            raise
+        fsync_dir(directory)
 
     def apply_unit(self, changes):
         systemctl = self.binary("systemctl")
@@ -538,9 +609,12 @@ class PortFirewall:
     def main(self):
         params = self.module.params
         for option, error in (("chain", fw.chain_error(self.chain)),
-                              ("persist_dir", fw.persist_dir_error(params["persist_dir"]))):
+                              ("persist_dir", fw.persist_dir_error(params["persist_dir"])),
+                              ("settle", fw.settle_error(params["settle"]))):
             if error:
                 self.module.fail_json(msg="%s: %s" % (option, error))
+        if not 0 <= params["lock_timeout"] <= 3600:
+            self.module.fail_json(msg="lock_timeout: %r must be 0 to 3600 seconds" % params["lock_timeout"])
         present = self.state == "present"
         port_ranges, sources = [], {"ipv4": [], "ipv6": []}
         if present:
@@ -553,6 +627,12 @@ class PortFirewall:
             if not port_ranges:
                 self.module.fail_json(msg="ports: at least one port is required with state=present")
             self.check_ssh_port(port_ranges, sources)
+            tcp = port_ranges if "tcp" in params["protocols"] else []
+            udp = portlib.parse_ports(["%d-%d" % r for r in self.udp_ranges + (
+                port_ranges if "udp" in params["protocols"] else [])])
+            self.unit_args = fw.unit_args(params["ip_versions"], tcp, udp)
+        # every argument is checked: from here to the last write, one run at a time
+        self.lock(params["lock_timeout"])
 
         backend = self.backend()
         ipset_path, use_set = self.plan_tables(present, port_ranges, sources)
@@ -570,8 +650,14 @@ class PortFirewall:
         file_changes = self.plan_files(wanted_files)
         unit_changes, unit_status = self.plan_unit()
 
+        for directory in sorted({os.path.dirname(p) for p in list(file_changes) + list(unit_changes)}):
+            if os.path.lexists(directory):
+                error = fw.directory_error(directory, os.lstat(directory))
+                if error:
+                    self.module.fail_json(msg="%s; nothing was changed" % error)
+        leftovers = self.last_resort_leftovers()
         changed = (any(p.get("changed") for p in self.plans.values() if p["table"] is not None)
-                   or bool(file_changes) or bool(unit_changes) or "iptables" in self.missing)
+                   or bool(file_changes) or bool(unit_changes) or "iptables" in self.missing or bool(leftovers))
         kept = sorted({s for p in self.plans.values() if p["table"] is not None for s in p.get("kept_sets") or []})
         if kept and changed:
             self.module.warn("left in place, unused: ipset %s (%s would create it again)" % (
@@ -579,6 +665,7 @@ class PortFirewall:
         if changed and not self.check:
             self.apply(ipset_path)
             self.settle(present, port_ranges, sources)
+            self.remove_last_resort(leftovers)
             for path, content in sorted(file_changes.items()):
                 self.write(path, content, 0o640)
             self.apply_unit(unit_changes)
@@ -614,6 +701,34 @@ class PortFirewall:
                                  keep_sets=bool(found))
         self.missing = sorted(set(self.missing))
         return ipset_path, use_set
+
+    def last_resort_leftovers(self):
+        """What the restore script's last resort left, when no iptables worked at boot: nftables
+        tables of ours, and IPv6 turned off. Our chain replaces them; they go in the same run."""
+        found = []
+        nft = self.binary("nft")
+        if nft:
+            for family in ("ip", "ip6"):
+                rc, _out, _err = self.run([nft, "list", "table", family, fw.NFT_LAST_RESORT], check=False)
+                if rc == 0:
+                    found.append("nft table %s %s" % (family, fw.NFT_LAST_RESORT))
+        if os.path.exists(fw.IPV6_OFF):
+            found.append("IPv6 turned off")
+        if found:
+            self.module.warn("the boot restore's last resort is in place (%s): the files or iptables failed at boot; "
+                             "see the journal of %s. This run removes it." % (", ".join(found), fw.UNIT_NAME))
+        return found
+
+    def remove_last_resort(self, leftovers):
+        for item in leftovers:
+            if item.startswith("nft table "):
+                family = item.split()[2]
+                self.run([self.binary("nft"), "delete", "table", family, fw.NFT_LAST_RESORT])
+            elif os.path.exists(fw.IPV6_OFF):
+                for scope in ("default", "all"):
+                    with open("/proc/sys/net/ipv6/conf/%s/disable_ipv6" % scope, "w") as handle:
+                        handle.write("0\n")
+                os.remove(fw.IPV6_OFF)
 
     def rewriters(self):
         """Programs on this host that write whole tables back (kube-router, also inside k3s): each of
@@ -696,6 +811,14 @@ class PortFirewall:
         self.module.exit_json(**result)
 
 
+def fsync_dir(directory):
+    fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _family_drift(plan):
     """What differs in one family, in words the verify report uses."""
     out = []
@@ -726,6 +849,7 @@ def main():
             boot_unit=dict(type="bool", default=True),
             state=dict(type="str", choices=["present", "absent"], default="present"),
             settle=dict(type="float", default=1.0),
+            lock_timeout=dict(type="int", default=60),
         ),
         required_if=[("state", "present", ("ports",))],
         supports_check_mode=True,

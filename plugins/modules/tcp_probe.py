@@ -13,8 +13,10 @@ description:
   - Tries a TCP connection to every target at once (in threads), each bounded by O(timeout), and reports what
     happened. Nothing is sent after the handshake and nothing on the host changes.
   - A connection that opens or is refused (a TCP reset) reached the target host; one that times out was
-    dropped on the way, as a C(DROP) rule does. An ICMP error (host or port unreachable) counts as dropped too,
-    since a C(REJECT) rule answers that way.
+    dropped on the way, as a C(DROP) rule does.
+  - No route, a network or host unreachable (which a firewall rejecting with C(icmp-host-prohibited) also
+    gives), or a local rule that refuses to send (C(EPERM), C(EACCES)) is V(error), not V(dropped): no packet
+    is known to have met the target's firewall, so the probe proves nothing either way.
   - A target with C(protocol=udp) gets one datagram instead. An answer, or an ICMP port unreachable, means it
     reached the host; no answer within O(timeout) counts as dropped. UDP cannot tell a C(DROP) from a listener
     that stays silent, so a dropped UDP probe is weaker evidence than a dropped TCP one.
@@ -68,8 +70,8 @@ results:
   elements: dict
   contains:
     outcome:
-      description: V(open) (connected), V(refused) (reached, nothing listens), V(dropped) (timed out or
-        unreachable), or V(error) (the probe could not be made, see C(error)).
+      description: V(open) (connected), V(refused) (reached, nothing listens), V(dropped) (timed out), or
+        V(error) (the probe could not be made: no route, unreachable, refused locally; see C(error)).
       type: str
     reached:
       description: Whether the connection reached the target host (V(open) or V(refused)).
@@ -95,7 +97,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.basic import AnsibleModule
 
-DROPPED_ERRORS = (errno.EHOSTUNREACH, errno.ENETUNREACH, errno.ETIMEDOUT, errno.EACCES, errno.EPERM)
+# Only a timeout means the target's firewall dropped the packet. No route, an unreachable host or
+# network, or a local rule that refused to send (EPERM, EACCES) means no packet reached the target:
+# the probe could not be made, and proves nothing.
+DROPPED_ERRORS = (errno.ETIMEDOUT,)
 
 
 def probe(address, port, timeout, protocol="tcp"):

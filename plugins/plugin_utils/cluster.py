@@ -96,6 +96,7 @@ def configuration(conf):
     secrets = [conf.get("api_key"), password, user and password and "%s:%s" % (user, password)]
     redact = Redactor(secrets)
     cfg = k8s_client.Configuration()
+    before = set(_client_temp_files().values())
     try:
         if conf.get("kubeconfig") or not host or os.path.exists(os.path.expanduser("~/.kube/config")):
             path = os.path.expanduser(conf["kubeconfig"]) if conf.get("kubeconfig") else None
@@ -109,8 +110,22 @@ def configuration(conf):
                 else:
                     k8s_config.load_incluster_config(client_configuration=cfg)
     except (k8s_config.ConfigException, OSError, ValueError) as exc:
+        forget_files(set(_client_temp_files().values()) - before)
         raise ClusterError("cannot load the kubeconfig %s: %s" % (
-            conf.get("kubeconfig") or "~/.kube/config", redact(exc))) from None
+            conf.get("kubeconfig") or "~/.kube/config", redact(_first_line(exc)))) from None
+    except Exception as exc:  # a file that is no YAML, or YAML of another shape
+        forget_files(set(_client_temp_files().values()) - before)
+        raise ClusterError("cannot load the kubeconfig %s: it is not a kubeconfig (%s)" % (
+            conf.get("kubeconfig") or "~/.kube/config", redact(_first_line(exc)))) from None
+    # The client writes inline certificates and keys of the kubeconfig to files of its own, which
+    # it removes only when the interpreter exits; an Ansible worker never does. Their contents are
+    # kept in memory (for write_kubeconfig) and the files go when the Reader closes.
+    cfg.clusterguard_files = sorted(set(_client_temp_files().values()) - before)
+    cfg.clusterguard_data = {}
+    for attribute in ("cert_file", "key_file", "ssl_ca_cert"):
+        if getattr(cfg, attribute, None):
+            with open(getattr(cfg, attribute), "rb") as handle:
+                cfg.clusterguard_data[attribute] = base64.b64encode(handle.read()).decode()
     if host:
         cfg.host = host
     if conf.get("api_key"):
@@ -133,6 +148,33 @@ def configuration(conf):
     return cfg, redact
 
 
+def _first_line(exc):
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _client_temp_files():
+    """{content key: path} of the files the kubernetes client wrote for inline kubeconfig data."""
+    try:
+        from kubernetes.config import kube_config
+    except ImportError:  # pragma: no cover
+        return {}
+    return getattr(kube_config, "_temp_files", {})
+
+
+def forget_files(paths):
+    """Remove files the kubernetes client wrote, and drop them from its cache (which would
+    otherwise hand the removed path to the next load of the same kubeconfig)."""
+    cache = _client_temp_files()
+    for key, path in list(cache.items()):
+        if path in paths:
+            del cache[key]
+    for path in paths:
+        try:
+            os.remove(path)
+        except OSError:
+            pass
+
+
 def _set_authorization(cfg, value):
     # The key differs between generations of the kubernetes package: "authorization"
     # (up to 3x) and "BearerToken" (openapi-generator 7); each reads its own.
@@ -153,13 +195,26 @@ def _b64_file(path):
         return base64.b64encode(handle.read()).decode()
 
 
-def write_kubeconfig(cfg, directory=None):
-    """A kubeconfig of mode 0600 holding exactly this configuration, for kubernetes.core."""
+def _data(cfg, attribute):
+    kept = getattr(cfg, "clusterguard_data", {}) or {}
+    return kept.get(attribute) or _b64_file(getattr(cfg, attribute))
+
+
+def write_kubeconfig(cfg, directory=None, watch_pid=None):
+    """A kubeconfig of mode 0600 holding exactly this configuration, for kubernetes.core.
+
+    With ``watch_pid`` (the ansible-playbook process), a watcher process removes the file as
+    soon as that process is gone, however it ended (Ctrl-C, SIGTERM, a kill): the role removes
+    it at its end, and the watcher when the role never gets there."""
     cluster = {"server": cfg.host}
     if not cfg.verify_ssl:
         cluster["insecure-skip-tls-verify"] = True
     elif cfg.ssl_ca_cert:
-        cluster["certificate-authority-data"] = _b64_file(cfg.ssl_ca_cert)
+        cluster["certificate-authority-data"] = _data(cfg, "ssl_ca_cert")
+    if getattr(cfg, "proxy", None):
+        cluster["proxy-url"] = cfg.proxy
+    if getattr(cfg, "tls_server_name", None):
+        cluster["tls-server-name"] = cfg.tls_server_name
     user = {}
     auth = authorization(cfg)
     if auth and auth.startswith("Bearer "):
@@ -167,8 +222,8 @@ def write_kubeconfig(cfg, directory=None):
     elif auth and auth.startswith("Basic "):
         user["username"], user["password"] = base64.b64decode(auth[len("Basic "):]).decode().split(":", 1)
     if cfg.cert_file and cfg.key_file:
-        user["client-certificate-data"] = _b64_file(cfg.cert_file)
-        user["client-key-data"] = _b64_file(cfg.key_file)
+        user["client-certificate-data"] = _data(cfg, "cert_file")
+        user["client-key-data"] = _data(cfg, "key_file")
     doc = {"apiVersion": "v1", "kind": "Config", "current-context": "clusterguard",
            "clusters": [{"name": "clusterguard", "cluster": cluster}],
            "users": [{"name": "clusterguard", "user": user}],
@@ -179,7 +234,43 @@ def write_kubeconfig(cfg, directory=None):
         os.write(handle, json.dumps(doc).encode())
     finally:
         os.close(handle)
+    if watch_pid:
+        watch(path, watch_pid)
     return path
+
+
+def watch(path, pid):
+    """Remove ``path`` once process ``pid`` has ended (or the file is gone already): a
+    detached grandchild that polls, so that it outlives the Ansible worker that starts it."""
+    child = os.fork()
+    if child:
+        os.waitpid(child, 0)
+        return
+    try:  # the child: detach, start the watcher, and leave at once
+        os.setsid()
+        if os.fork():
+            os._exit(0)
+        for fd in range(3):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        import time
+
+        while os.path.exists(path):
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            except PermissionError:
+                pass
+            time.sleep(0.5)
+        try:
+            os.remove(path)
+        except OSError:
+            pass
+    finally:
+        os._exit(0)
 
 
 def path(group_version, plural, namespace=None):
@@ -237,6 +328,7 @@ class Reader:
             self.api.close()
         except Exception:  # pragma: no cover - best effort
             pass
+        forget_files(getattr(self.cfg, "clusterguard_files", []))
 
 
 def _short(exc):

@@ -74,6 +74,8 @@ def _scalar(name, value, kind, option, where):
     if kind == "bool":
         if isinstance(value, bool):
             return value
+        if not isinstance(value, (str, int, float)):
+            raise InputError("%s: %s must be true or false%s" % (name, show(value, option), where))
         key = value.lower() if isinstance(value, str) else value
         if key in BOOLEANS_TRUE and not isinstance(key, float):
             return True
@@ -94,6 +96,12 @@ def check(name, value, option, where=""):
     if value is None:
         if option.get("required"):
             raise InputError("%s is required%s" % (name, where))
+        if option.get("default") is not None:
+            # null is no value of the option's type: the checks below would not see it, and what
+            # reads the option would (a state of null pruned every policy of ours)
+            raise InputError("%s: None (null) is not a %s; leave it unset for the default %s%s" % (
+                name, "list" if kind == "list" else kind if kind != "str" else "string", show(
+                    option["default"], option), where))
         return None
     if kind == "list":
         if not isinstance(value, list):

@@ -194,3 +194,114 @@ def test_state_text():
                                    "rules": ["-A CG -i lo -j RETURN"], "jumps": [fw.jump_rule("CG")]}})
     assert text.splitlines() == ["# ipv4 ipset CG-v4", "10.0.0.0/30", "# ipv4 chain CG", "-A CG -i lo -j RETURN",
                                  "# ipv4 INPUT", fw.jump_rule("CG")]
+
+
+# -- fail closed: names, paths and values that mean something else (issue 21) ----------
+@pytest.mark.parametrize("name, words", [
+    ("X\n", "not starting with"), ("-F", "not starting with"), ("--flush", "not starting with"),
+    ("DOCKER-USER", "Docker"), ("docker", "Docker"), ("KUBE-ROUTER-INPUT", "kube-router"), ("KUBE-FIREWALL", "kube-proxy"),
+    ("cali-INPUT", "Calico"), ("CILIUM_INPUT", "Cilium"), ("f2b-sshd", "fail2ban"), ("ufw-user-input", "ufw"),
+    ("IN_public", "firewalld"), ("INPUT", "reserves"), ("a" * 29, "1-28"),
+])
+def test_chain_names_that_are_not_ours_to_take(name, words):
+    assert words in fw.chain_error(name)
+
+
+@pytest.mark.parametrize("name", ["CLUSTERGUARD-PX", "px_guard", "A", "9001-guard"])
+def test_chain_names_we_may_take(name):
+    assert fw.chain_error(name) is None
+
+
+@pytest.mark.parametrize("path, words", [
+    ("/etc/clusterguard\n", "no newline"), ("/etc//clusterguard", "'//'"), ("/etc/./x", "'.'"), ("/etc/../x", "'..'"),
+    ("/", "absolute directory"), ("//", "absolute directory"), ("etc/x", "absolute directory"),
+    ("/proc", "/proc"), ("/proc/self", "/proc"), ("/sys/fs", "/sys"), ("/dev/shm/x", "/dev"), ("/run/x", "/run"),
+    ("/tmp/x", "/tmp"), ("/etc/x y", "no spaces"),
+])
+def test_persist_dirs_refused_with_their_reason(path, words):
+    assert words in fw.persist_dir_error(path)
+
+
+@pytest.mark.parametrize("path", ["/etc/clusterguard", "/etc/clusterguard/", "/var/lib/clusterguard", "/procfs", ""])
+def test_persist_dirs_taken(path):
+    assert fw.persist_dir_error(path) is None
+
+
+class Stat:
+    def __init__(self, mode, uid=0):
+        self.st_mode, self.st_uid = mode, uid
+
+
+@pytest.mark.parametrize("st, words", [
+    (Stat(0o120777), "symbolic link"), (Stat(0o100644), "not a directory"), (Stat(0o40750, uid=1000), "uid 1000"),
+    (Stat(0o40770), "writable by group"), (Stat(0o40757), "writable by others"),
+    (Stat(0o41777), "group and others"),
+])
+def test_directories_we_do_not_write_into(st, words):
+    assert words in fw.directory_error("/etc/clusterguard", st)
+
+
+def test_a_root_directory_closed_to_others_is_written_into():
+    assert fw.directory_error("/etc/clusterguard", Stat(0o40750)) is None
+    assert fw.directory_error("/usr/local/sbin", Stat(0o40755)) is None
+
+
+@pytest.mark.parametrize("value", [-1, 0, float("nan"), float("inf"), 61, True, "1"])
+def test_settle_values_refused(value):
+    assert "above 0 and at most 60" in fw.settle_error(value)
+
+
+def test_settle_values_taken():
+    assert fw.settle_error(1.0) is None and fw.settle_error(0.25) is None and fw.settle_error(60) is None
+
+
+def test_a_source_with_a_zone_is_refused():
+    with pytest.raises(fw.FirewallSpecError, match="zone"):
+        fw.split_sources(["fe80::1%eth0"])
+
+
+def test_every_persisted_file_ends_with_our_end_line_and_starts_with_our_header():
+    for use_set in (False, True):
+        files = fw.persisted_files("CLUSTERGUARD-PX", "ipv4", ["10.0.0.1/32"], [(9001, 9023)], ["tcp"], use_set,
+                                   [(9002, 9002)])
+        assert len(files) == (3 if use_set else 1)
+        for text in files.values():
+            assert fw.is_our_file(text.split("\n", 1)[0])
+            assert text.endswith("\n" + fw.FILE_END + "\n")
+
+
+def test_the_unit_hands_the_last_resort_its_ports():
+    assert fw.unit_args(["ipv4", "ipv6"], [(9001, 9023)], [(9002, 9002)]) == "v4,v6 9001:9023 9002"
+    assert fw.unit_args(["ipv4"], [], [(17002, 17002)]) == "v4 - 17002"
+    unit = fw.unit_file("/etc/clusterguard", "CLUSTERGUARD-PX", "v4 9001:9023 -")
+    assert "ExecStart=%s /etc/clusterguard CLUSTERGUARD-PX v4 9001:9023 -\n" % fw.RESTORE_SCRIPT in unit
+    assert fw.unit_persist_dir(unit) == "/etc/clusterguard"
+
+
+M = fw.MARKER
+
+
+def table(*lines):
+    return fw.TableState("\n".join(lines) + "\n")
+
+
+def test_a_chain_a_marked_jump_reaches_is_not_ours_when_it_holds_other_rules():
+    t = table("-N SSH-ALLOW", "-A INPUT -m comment --comment %s -j SSH-ALLOW" % M,
+              "-A SSH-ALLOW -p tcp -m tcp --dport 22 -j ACCEPT")
+    assert t.foreign_jumps() == ["SSH-ALLOW"] and t.our_chains() == []
+    assert "holds rules without the comment" in t.owner_error("SSH-ALLOW")
+
+
+def test_our_chain_is_ours_by_every_rule_and_referenced_elsewhere_is_named():
+    t = table("-N CLUSTERGUARD-PX", "-A INPUT -m comment --comment %s -j CLUSTERGUARD-PX" % M,
+              "-A CLUSTERGUARD-PX -i lo -m comment --comment %s -j RETURN" % M, "-A FORWARD -j CLUSTERGUARD-PX",
+              "-N OTHER", "-A OTHER -j CLUSTERGUARD-PX")
+    assert t.our_chains() == ["CLUSTERGUARD-PX"] and t.foreign_jumps() == []
+    assert t.references("CLUSTERGUARD-PX") == ["-A FORWARD -j CLUSTERGUARD-PX", "-A OTHER -j CLUSTERGUARD-PX"]
+    assert t.owner_error("CLUSTERGUARD-PX") is None
+
+
+def test_an_empty_chain_nothing_of_ours_reaches_is_not_taken():
+    assert "empty" in table("-N CLUSTERGUARD-PX").owner_error("CLUSTERGUARD-PX")
+    assert table("-N CLUSTERGUARD-PX", "-A INPUT -m comment --comment %s -j CLUSTERGUARD-PX" % M).owner_error(
+        "CLUSTERGUARD-PX") is None

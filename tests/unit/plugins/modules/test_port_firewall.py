@@ -85,3 +85,59 @@ def family_plan(**change):
 ])
 def test_drift_names_what_differs_in_a_family(change, drift):
     assert port_firewall._family_drift(family_plan(**change)) == drift
+
+
+@pytest.mark.parametrize("args, message", [
+    ({"chain": "-F", "ports": ["9001"]}, "not starting with '-'"),
+    ({"chain": "DOCKER-USER", "ports": ["9001"]}, "Docker"),
+    ({"persist_dir": "/etc/clusterguard\n", "ports": ["9001"]}, "no newline"),
+    ({"persist_dir": "/proc/clusterguard", "ports": ["9001"]}, "not kept across a reboot"),
+    ({"ports": ["9001"], "settle": -1}, "settle: -1.0 must be a number of seconds above 0"),
+    ({"ports": ["9001"], "settle": float("nan")}, "settle: nan"),
+    ({"ports": ["9001"], "sources": ["fe80::1%eth0"]}, "has a zone"),
+    ({"ports": ["9001"], "lock_timeout": -1}, "lock_timeout: -1"),
+])
+def test_refuses_what_a_value_means_before_running_any_command(args, message, capsys, monkeypatch):
+    test_refuses_before_running_any_command(args, message, capsys, monkeypatch)
+
+
+@pytest.fixture
+def persist_dir():
+    """A directory where persisted files may live (not under /tmp, which the module refuses)."""
+    import shutil
+    import tempfile
+
+    path = tempfile.mkdtemp(prefix="clusterguard-unit-", dir="/var/tmp")
+    yield path
+    shutil.rmtree(path)
+
+
+def test_a_second_run_waits_for_the_lock_then_fails_naming_it(persist_dir, capsys, monkeypatch):
+    """The lock itself (fcntl on a real file); the module's runs at once are tested on the lab."""
+    import fcntl
+
+    tmp_path = persist_dir
+    os.chmod(tmp_path, 0o750)
+    holder = os.open(os.path.join(tmp_path, ".clusterguard-firewall.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    os.write(holder, b"4242\n")
+    fcntl.flock(holder, fcntl.LOCK_EX)
+
+    def no_commands(*_a, **_k):
+        raise AssertionError("a command ran without the lock")
+
+    monkeypatch.setattr(port_firewall.AnsibleModule, "run_command", no_commands)
+    try:
+        result = run_module({"ports": ["9001"], "persist_dir": str(tmp_path), "lock_timeout": 1}, capsys)
+    finally:
+        os.close(holder)
+    assert result["failed"] and "holds the lock %s/.clusterguard-firewall.lock (pid 4242)" % tmp_path in result["msg"]
+    assert "nothing was changed" in result["msg"]
+
+
+def test_a_persist_directory_others_may_write_is_refused(persist_dir, capsys, monkeypatch):
+    tmp_path = persist_dir
+    os.chmod(tmp_path, 0o777)
+    monkeypatch.setattr(port_firewall.AnsibleModule, "run_command", lambda *_a, **_k: (_ for _ in ()).throw(
+        AssertionError("a command ran")))
+    result = run_module({"ports": ["9001"], "persist_dir": str(tmp_path)}, capsys)
+    assert result["failed"] and "writable by group and others" in result["msg"], result["msg"]

@@ -92,3 +92,24 @@ def test_udp_without_an_answer_counts_as_dropped(capsys):
 def test_a_protocol_other_than_tcp_or_udp_is_refused(capsys):
     result = run_module({"targets": [{"address": "127.0.0.1", "port": 1, "protocol": "sctp"}]}, capsys)
     assert result["failed"] is True and "a protocol, tcp or udp" in result["msg"]
+
+
+@pytest.mark.parametrize("code", ["ENETUNREACH", "EHOSTUNREACH", "EPERM", "EACCES"])
+def test_a_probe_that_never_left_is_an_error_not_dropped(code, monkeypatch):
+    """No route, unreachable, or refused by a local rule: no packet met the target's firewall."""
+    import errno
+
+    def refuse(self, address):
+        raise OSError(getattr(errno, code), "simulated %s" % code)
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    outcome, _source, _seconds, error = tcp_probe.probe("192.0.2.1", 9001, 1.0)
+    assert outcome == "error" and code in error
+
+
+def test_only_a_timeout_is_dropped(monkeypatch):
+    def silent(self, address):
+        raise socket.timeout("timed out")
+
+    monkeypatch.setattr(socket.socket, "connect", silent)
+    assert tcp_probe.probe("192.0.2.1", 9001, 1.0)[0] == "dropped"

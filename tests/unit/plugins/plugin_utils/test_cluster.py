@@ -62,3 +62,75 @@ def test_path():
     assert cluster.path("v1", "namespaces") == "/api/v1/namespaces"
     assert cluster.path("discovery.k8s.io/v1", "endpointslices", "default") == \
         "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices"
+
+
+CERT, KEY = b"-----BEGIN CERTIFICATE-----\nY2VydA==\n-----END CERTIFICATE-----\n", b"secret-key-material-42"
+
+
+def cert_kubeconfig(tmp_path, **cluster_extra):
+    import base64
+
+    doc = {"apiVersion": "v1", "kind": "Config", "current-context": "c",
+           "clusters": [{"name": "c", "cluster": dict({"server": "https://10.0.0.1:6443",
+                                                        "insecure-skip-tls-verify": True}, **cluster_extra)}],
+           "users": [{"name": "u", "user": {"client-certificate-data": base64.b64encode(CERT).decode(),
+                                            "client-key-data": base64.b64encode(KEY).decode()}}],
+           "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}]}
+    path = tmp_path / "kubeconfig"
+    path.write_text(yaml.safe_dump(doc))
+    return str(path)
+
+
+def test_the_clients_certificate_and_key_files_go_when_the_reader_closes(tmp_path):
+    """The kubernetes client writes inline keys to files it removes only at interpreter exit."""
+    path = cert_kubeconfig(tmp_path)
+    for _run in range(2):  # the second load of the same kubeconfig must not get the removed paths back
+        reader = cluster.Reader({"kubeconfig": path})
+        files = list(reader.cfg.clusterguard_files)
+        assert len(files) == 2 and all(os.path.exists(f) for f in files)
+        assert open(reader.cfg.key_file, "rb").read() == KEY
+        reader.close()
+        assert not [f for f in files if os.path.exists(f)]
+    # what kubernetes.core gets still holds the key, from memory
+    written = cluster.write_kubeconfig(reader.cfg, directory=str(tmp_path))
+    user = yaml.safe_load(open(written))["users"][0]["user"]
+    import base64
+    assert base64.b64decode(user["client-key-data"]) == KEY
+    assert oct(os.stat(written).st_mode & 0o777) == "0o600"
+
+
+def test_the_temporary_kubeconfig_keeps_the_proxy_and_the_server_name(tmp_path):
+    path = cert_kubeconfig(tmp_path, **{"proxy-url": "http://proxy.example:3128", "tls-server-name": "api.internal"})
+    reader = cluster.Reader({"kubeconfig": path})
+    reader.close()
+    written = yaml.safe_load(open(cluster.write_kubeconfig(reader.cfg, directory=str(tmp_path))))
+    assert written["clusters"][0]["cluster"]["proxy-url"] == "http://proxy.example:3128"
+    assert written["clusters"][0]["cluster"]["tls-server-name"] == "api.internal"
+
+
+def test_the_watcher_removes_the_kubeconfig_when_the_play_is_gone(tmp_path):
+    import subprocess
+    import time
+
+    play = subprocess.Popen(["sleep", "30"])
+    path = tmp_path / "clusterguard-kubeconfig-x.yaml"
+    path.write_text("token: abc")
+    cluster.watch(str(path), play.pid)
+    time.sleep(1)
+    assert path.exists()  # the play still runs
+    play.kill()
+    play.wait()
+    for _i in range(40):
+        if not path.exists():
+            break
+        time.sleep(0.1)
+    assert not path.exists()
+
+
+@pytest.mark.parametrize("text", ["a: [unclosed", "just a string", "- a list\n- of things\n"])
+def test_a_malformed_kubeconfig_is_named_without_a_raw_parser_error(tmp_path, text):
+    path = tmp_path / "broken"
+    path.write_text(text)
+    with pytest.raises(cluster.ClusterError) as info:
+        cluster.Reader({"kubeconfig": str(path)})
+    assert str(path) in str(info.value) and "Traceback" not in str(info.value)
