@@ -16,6 +16,24 @@ from ansible_collections.clusterguard.portworx.plugins.plugin_utils import netwo
 CONNECTION = ("kubeconfig", "context", "host", "api_key", "validate_certs")
 
 
+def first_lines(directory):
+    """{file name: first line} of the manifests in ``directory`` (none when it does not exist)."""
+    out = {}
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return out
+    for name in names:
+        path = os.path.join(directory, name)
+        if name.endswith(".yaml") and os.path.isfile(path) and not os.path.islink(path):
+            try:
+                with open(path) as handle:
+                    out[name] = handle.readline().rstrip("\n")
+            except (OSError, UnicodeDecodeError):
+                continue
+    return out
+
+
 class Refused(Exception):
     """Inputs or a cluster read that stop the role before anything is changed."""
 
@@ -43,8 +61,11 @@ class ActionModule(ActionBase):
         # A relative render directory is relative to where ansible-playbook runs (as the verify
         # reports are), not to the playbook's directory, where the copy module would put it.
         render_dir = values["network_policy_render_dir"]
-        result.update(changed=False, warnings=warnings, auth=auth,
-                      render_dir=os.path.abspath(os.path.expanduser(render_dir)) if render_dir else "", **found)
+        render_dir = os.path.abspath(os.path.expanduser(render_dir)) if render_dir else ""
+        stale = npi.stale_manifests(first_lines(render_dir), found["files"], values["network_policy_instance"]) \
+            if render_dir else []
+        result.update(changed=False, warnings=warnings, auth=auth, render_dir=render_dir, render_stale=stale,
+                      render_header=npi.render_header(values["network_policy_instance"]), **found)
         return result
 
     def gather(self, task_vars, extra=None, detail=False):

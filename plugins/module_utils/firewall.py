@@ -24,6 +24,7 @@ FAMILY = {"ipv4": ("inet", 4, "v4", "iptables"), "ipv6": ("inet6", 6, "v6", "ip6
 # ipset names at most 31, so "<chain>-v4" always fits.
 CHAIN_MAX = 28
 SET_MAX = 31
+IPSET_DEFAULT_MAXELEM = 65536
 # fullmatch, not match with "$", which also takes a name that ends in a newline; and a name
 # that starts with "-" would read as an option ("-F")
 CHAIN_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,%d}" % (CHAIN_MAX - 1))
@@ -375,6 +376,13 @@ def set_error(info, name, ip_version):
     return None
 
 
+def maxelem_option(count):
+    """A hash:net set holds 65536 members unless told more; room for ``count``, or nothing."""
+    if count <= IPSET_DEFAULT_MAXELEM:
+        return ""
+    return " maxelem %d" % (1 << (count - 1).bit_length())
+
+
 def ipset_payload(name, ip_version, members, exists):
     """An ``ipset restore`` script that gives ``name`` exactly ``members``.
 
@@ -383,7 +391,7 @@ def ipset_payload(name, ip_version, members, exists):
     family = FAMILY[ip_version][0]
     target = swap_set_name(name) if exists else name
     lines = [
-        "create %s hash:net family %s -exist" % (target, family),
+        "create %s hash:net family %s%s -exist" % (target, family, maxelem_option(len(members))),
         "flush %s" % target,
     ]
     lines.extend("add %s %s" % (target, m) for m in members)

@@ -20,6 +20,7 @@ from ansible_collections.clusterguard.portworx.plugins.plugin_utils import clust
 ROLE = "network_policy"
 PREFIX = ROLE + "_"
 INSTANCE_LABEL = "clusterguard.portworx/instance"
+RENDER_MARK = "# clusterguard.portworx network_policy manifest"
 PSA_MARKER = "clusterguard.portworx/pod-security"
 PSA_PREFIX = "pod-security.kubernetes.io/"
 LEVELS = {"privileged": 0, "baseline": 1, "restricted": 2}
@@ -165,7 +166,7 @@ def check(values):
         errors.append("network_policy_cluster_priority: %r must be 0-999 (the system namespace's object takes the next "
                       "number; OVN-Kubernetes accepts AdminNetworkPolicy priorities up to 99)"
                       % (v["network_policy_cluster_priority"],))
-    if v["network_policy_scope"] == "cluster" and v["network_policy_mode"] == "seed":
+    if v["network_policy_scope"] in ("cluster", "both") and v["network_policy_mode"] == "seed":
         errors.append("network_policy_mode: 'seed' (the document's NetworkPolicies as written) has no cluster-scoped "
                       "form; with network_policy_scope %r use 'precise'" % (v["network_policy_scope"],))
     if v["network_policy_pod_security"] and not v["network_policy_pod_security_modes"]:
@@ -255,6 +256,19 @@ def node_addresses(nodes):
     return out
 
 
+def odd_nodes(nodes):
+    """[(node, address, why)] of InternalIPs that are no host address (an IPv4-mapped one, a network)."""
+    out = []
+    for node in nodes:
+        name = (node.get("metadata") or {}).get("name")
+        for item in (node.get("status") or {}).get("addresses") or []:
+            if item.get("type") == "InternalIP":
+                why = netcalc.host_address_error(item.get("address", ""))
+                if why:
+                    out.append((name, item.get("address"), why))
+    return out
+
+
 def node_drift(inventory, nodes):
     """Warnings that compare addresses: cluster nodes the inventory lacks, inventory hosts the cluster lacks."""
     have = {(n.get("metadata") or {}).get("name"): [] for n in nodes}
@@ -286,10 +300,16 @@ def plan(v, inventory, read, detail=False):
     out["portworx"] = px
     read = read or {}
     nodes = read.get("nodes") or []
-    cluster_nodes = netcalc.node_cidrs([a["address"] for n in nodes for a in (n.get("status") or {}).get("addresses")
-                                        or [] if a.get("type") == "InternalIP"])
-    inventory_nodes = netcalc.node_cidrs([a for _h, _v, a in inventory])
     source = v["portworx_node_source"]
+    odd = odd_nodes(nodes)
+    if odd and source == "cluster" and present:
+        raise spec.InputError("portworx_node_source: 'cluster', but the InternalIP of Node %s: %s" % (
+            odd[0][0], odd[0][2]))
+    if odd:
+        warnings.append("Nodes whose InternalIP is no node address are skipped: %s" % "; ".join(
+            "%s (%s)" % (name, why) for name, _address, why in odd))
+    cluster_nodes = netcalc.node_cidrs([a for _n, _t, a in node_addresses(nodes)])
+    inventory_nodes = netcalc.node_cidrs([a for _h, _v, a in inventory])
     if read and source == "inventory" and nodes:
         missing, extra = node_drift(inventory, nodes)
         if missing:
@@ -490,16 +510,35 @@ def _pod_security(v, selected, namespaces, out, warnings):
             out["psa_release"].append(_namespace(name, {}))
 
 
+def render_name(obj):
+    """The manifest file of an object: kind, namespace and name joined by '_', which no
+    Kubernetes name holds, so that two objects never share a file."""
+    meta = obj["metadata"]
+    parts = [obj["kind"].lower()] + ([meta["namespace"]] if meta.get("namespace") else []) + [meta["name"]]
+    return "_".join(parts) + ".yaml"
+
+
+def render_header(instance):
+    """The first line of every manifest we write: what tells our files from others in the directory."""
+    return "%s (instance %s). Written by Ansible; edits are overwritten." % (RENDER_MARK, instance)
+
+
+def stale_manifests(directory_files, wanted, instance):
+    """Files of ours (by their first line, of this instance) that this run does not write.
+    ``directory_files`` is {file name: first line} of the render directory."""
+    head = render_header(instance)
+    return sorted(name for name, first in directory_files.items() if first == head and name not in wanted)
+
+
 def _render(objects, selected, v):
     files = {}
-    for obj in objects:
-        if obj["metadata"].get("namespace"):
-            files["%s--%s.yaml" % (obj["metadata"]["namespace"], obj["metadata"]["name"])] = obj
-        else:
-            files["cluster--%s--%s.yaml" % (obj["kind"].lower(), obj["metadata"]["name"])] = obj
+    kinds = list(objects)
     if v["network_policy_pod_security"]:
         labels = _psa_labels(v)
         labels[PSA_MARKER] = v["network_policy_instance"]
-        for name in selected:
-            files["namespace--%s.yaml" % name] = _namespace(name, dict(labels))
+        kinds += [_namespace(name, dict(labels)) for name in selected]
+    for obj in kinds:
+        files[render_name(obj)] = obj
+    if len(files) != len(kinds):  # cannot happen with Kubernetes names; never lose an object silently
+        raise spec.InputError("network_policy_render_dir: %d objects but %d file names" % (len(kinds), len(files)))
     return {name: json.loads(json.dumps(obj)) for name, obj in files.items()}

@@ -230,3 +230,34 @@ def test_node_source_bad_input(values, message):
 def test_node_source_cluster_without_a_reader_is_refused():
     got = plan({"portworx_node_source": "cluster"})
     assert "cannot be read here" in got["errors"][0]
+
+
+def test_extra_sources_are_checked_and_merged_once_for_every_host_that_shares_them():
+    """200 hosts with 12,000 extra sources: once, not once per host (that took minutes)."""
+    hosts = {"h%d" % i: {"ansible_host": "10.1.%d.%d" % (i // 250, i % 250 + 1)} for i in range(200)}
+    extra = ["172.16.%d.%d/32" % (i // 200, (i % 200) + 1) for i in range(12000)]
+    hfi._merged.cache_clear()
+    global GROUPS
+    saved = dict(GROUPS)
+    GROUPS.update(workers=sorted(hosts), all=sorted(hosts))
+    try:
+        result = plan({"host_firewall_extra_sources": extra}, hosts=hosts, ssh_port=None)
+    finally:
+        GROUPS.clear()
+        GROUPS.update(saved)
+    assert hfi._merged.cache_info().misses == 1 and hfi._merged.cache_info().hits == 199
+    args = result[0]["h7"] if isinstance(result, tuple) else result["hosts"]["h7"]
+    assert "172.16.0.1/32" in args["sources"] and "10.1.0.1/32" in args["sources"]
+
+
+def test_a_set_of_more_than_65536_members_is_made_large_enough():
+    from ansible_collections.clusterguard.portworx.plugins.module_utils import firewall as fw
+
+    assert fw.maxelem_option(65536) == ""
+    assert fw.maxelem_option(65537) == " maxelem 131072"
+    payload = fw.ipset_payload("CLUSTERGUARD-PX-v4", "ipv4", ["10.0.0.%d/32" % i for i in range(3)], False)
+    assert "maxelem" not in payload
+    big = fw.ipset_payload("CLUSTERGUARD-PX-v4", "ipv4", ["10.%d.%d.%d/32" % (i >> 16, (i >> 8) & 255, i & 255)
+                                                         for i in range(70000)], True)
+    assert big.startswith("create %s hash:net family inet maxelem 131072 -exist\n" % fw.swap_set_name(
+        "CLUSTERGUARD-PX-v4"))

@@ -83,9 +83,10 @@ def test_drift_is_told_by_address_and_name():
 def test_render_writes_policies_and_namespace_labels():
     v = values(namespaces=["team-a"], render_dir="/out", pod_security="baseline")
     out, _warnings = npi.plan(v, INVENTORY, None)
-    assert sorted(out["files"]) == ["kube-system--block-9001-for-non-system-users.yaml", "namespace--team-a.yaml",
-                                    "team-a--allow-api.yaml", "team-a--block-9001-for-non-system-users.yaml"]
-    assert out["files"]["namespace--team-a.yaml"]["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "baseline"
+    assert sorted(out["files"]) == ["namespace_team-a.yaml", "networkpolicy_kube-system_block-9001-for-non-system-users.yaml",
+                                    "networkpolicy_team-a_allow-api.yaml",
+                                    "networkpolicy_team-a_block-9001-for-non-system-users.yaml"]
+    assert out["files"]["namespace_team-a.yaml"]["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "baseline"
 
 
 def test_two_instances_cannot_share_an_object():
@@ -145,8 +146,8 @@ def test_cluster_scope_second_run_changes_nothing_and_names_clash_between_instan
 
 def test_render_writes_cluster_objects():
     out, _w = npi.plan(values(scope="both", render_dir="/out", cluster_api="AdminNetworkPolicy"), INVENTORY, None)
-    assert "cluster--adminnetworkpolicy--block-9001-for-non-system-users.yaml" in out["files"]
-    assert "default--allow-api.yaml" in out["files"]
+    assert "adminnetworkpolicy_block-9001-for-non-system-users.yaml" in out["files"]
+    assert "networkpolicy_default_allow-api.yaml" in out["files"]
 
 
 @pytest.mark.parametrize("given, message", [
@@ -169,3 +170,39 @@ def test_cluster_scope_variables_refuse_mistakes_by_name(name, value, message):
     resolved, errors = spec.resolve(spec.load_options("network_policy"), {"network_policy_" + name: value})
     errors = errors or npi.check(resolved)
     assert any(message in e for e in errors), errors
+
+
+def test_render_names_never_collide_whatever_the_names():
+    """Namespaces a and a--x with block x--allow and API name allow gave 4 files for 5 objects;
+    a namespace named namespace met the Pod Security files."""
+    import itertools
+
+    namespaces = ["a", "a--x", "x", "namespace", "cluster", "a-x", "x--a", "kube-system-x", "networkpolicy"]
+    for block, api in itertools.product(["x--allow", "block", "a--x"], ["allow", "x--allow-api", "api"]):
+        v = values(namespaces=namespaces, render_dir="/out", pod_security="baseline", block_name=block, api_name=api,
+                   scope="both", metrics_access=[{"namespace": "a", "pods": "app=p"}])
+        out, _w = npi.plan(v, INVENTORY, None)
+        assert len(out["files"]) == out["objects"] + len(namespaces), (block, api)
+        assert all("_" not in name.split("_", 1)[0] for name in out["files"])
+
+
+def test_stale_manifests_are_ours_of_this_instance_only():
+    head = npi.render_header("default")
+    found = {"networkpolicy_old_block.yaml": head, "networkpolicy_a_block.yaml": head,
+             "notes.yaml": "# an administrator's file", "networkpolicy_b_x.yaml": npi.render_header("other")}
+    assert npi.stale_manifests(found, {"networkpolicy_a_block.yaml": {}}, "default") == ["networkpolicy_old_block.yaml"]
+
+
+def test_seed_has_no_cluster_scoped_form_with_both_scopes_either():
+    v = values(scope="both", mode="seed")
+    assert [e for e in npi.check(v) if "network_policy_mode: 'seed'" in e]
+
+
+def test_one_odd_node_address_is_skipped_with_a_warning_unless_the_nodes_are_the_source():
+    nodes = [{"metadata": {"name": "w1"}, "status": {"addresses": [{"type": "InternalIP", "address": "10.0.0.11"}]}},
+             {"metadata": {"name": "odd"}, "status": {"addresses": [{"type": "InternalIP", "address": "::ffff:10.0.0.9"}]}}]
+    read = {"namespaces": [ns("team-a")], "nodes": nodes, "ours": []}
+    out, warnings = npi.plan(values(namespaces=["team-a"]), INVENTORY, read)
+    assert out["apply"] and [w for w in warnings if "odd (" in w and "IPv4-mapped" in w], warnings
+    with pytest.raises(spec.InputError, match="Node odd"):
+        npi.plan(values(namespaces=["team-a"], portworx_node_source="cluster"), INVENTORY, read)
