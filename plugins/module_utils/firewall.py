@@ -203,6 +203,20 @@ def rule_key(line):
         return tuple(line.split())
 
 
+def filter_rules_of_save(text):
+    """The filter table of ``iptables-save`` output in the words of ``iptables -S``."""
+    out, inside = [], False
+    for line in text.splitlines():
+        if line.startswith("*"):
+            inside = line == "*filter"
+        elif inside and line.startswith(":"):
+            name, policy = (line[1:].split() + ["", ""])[:2]
+            out.append("-P %s %s" % (name, policy) if policy != "-" else "-N %s" % name)
+        elif inside and line.startswith("-A "):
+            out.append(line)
+    return "\n".join(out) + "\n"
+
+
 class TableState:
     """The filter table of one family, parsed from ``iptables -S``."""
 

@@ -115,6 +115,11 @@ options:
       - On hosts run by systemd, install C(/usr/local/sbin/clusterguard-firewall-restore) and enable
         C(clusterguard-firewall.service), which restores our chain from O(persist_dir) at boot, before
         the network is up. With V(false) (or O(persist=false)) the unit and the script are removed.
+      - The restore fails closed. It loads only whole files of ours (our header first, our end line last, no link);
+        a family whose files are missing, empty or cut short, or whose iptables is missing, gets the last resort, the
+        guarded ports dropped for everyone but loopback (the other workers too), with nftables when no iptables
+        works, and for IPv6 without ip6tables and nft, IPv6 turned off. Then the unit fails. The next run of this
+        module removes what the last resort left, with a warning.
       - Hosts without systemd are left as they are and reported in RV(boot_unit).
     type: bool
     default: true
@@ -311,6 +316,7 @@ class PortFirewall:
         self.plans = {}
         self.udp_ranges = []
         self.unit_args = ""
+        self.other_backend = "legacy"
 
     # -- one run at a time ------------------------------------------------
     def lock(self, timeout):
@@ -395,7 +401,48 @@ class PortFirewall:
                 self.module.warn(
                     "both iptables back-ends hold rules on this host; our chain goes into %s, which "
                     "the iptables command uses, but the rules in the other back-end apply to packets too" % backend)
+        self.other_backend = "nft" if backend == "legacy" else "legacy"
         return backend
+
+    def other_copies(self):
+        """{command: TableState} of the other back-end (iptables-legacy beside iptables-nft, or the
+        reverse), per family, where a chain or jump of ours is: packets meet both back-ends, so a
+        copy there keeps dropping (or stops guarding) whatever this back-end says."""
+        found = {}
+        for ip_version in FAMILIES:
+            cmd = "%s-%s" % (fw.FAMILY[ip_version][3], self.other_backend)
+            save = self.binary(cmd + "-save")
+            if not save or not self.binary(cmd + "-restore"):
+                continue
+            # -save without -t lists only the tables that exist: it loads no kernel module and
+            # creates no table, as "-S" would on a host that never used that back-end
+            rc, out, _err = self.run([save], check=False)
+            if rc != 0:
+                continue
+            table = fw.TableState(fw.filter_rules_of_save(out))
+            if table.our_chains() or table.marked_jumps():
+                found[cmd] = table
+        return found
+
+    def plan_other_copies(self, present):
+        """Warn of copies of ours in the other back-end (present), or plan their removal (absent)."""
+        copies = self.other_copies()
+        if present:
+            for cmd, table in sorted(copies.items()):
+                self.module.warn("%s also holds a chain of ours (%s), which still applies to packets beside this "
+                                 "run's chain; remove it with host_firewall_state: absent, or by hand" % (
+                                     cmd, ", ".join(table.our_chains() or table.marked_jumps())))
+            return {}
+        payloads = {}
+        for cmd, table in copies.items():
+            used = [r for c in table.our_chains() for r in table.references(c)]
+            if used or table.foreign_jumps():
+                self.module.fail_json(msg="%s holds a chain of ours that other rules use (%s), or a jump of ours to a "
+                                          "chain that is not ours: remove it by hand. Nothing was changed" % (
+                                              cmd, "; ".join(used[:3]) or ", ".join(table.foreign_jumps())))
+            jumps = [w for w in table.input if fw.MARKER in w]
+            payloads[cmd] = fw.restore_payload(None, [], delete_jumps=jumps, drop_chains=table.our_chains())
+        return payloads
 
     # -- planning -------------------------------------------------------
     def plan_family(self, ip_version, plan, sets, use_set, port_ranges, sources, keep_sets=False):
@@ -656,8 +703,10 @@ class PortFirewall:
                 if error:
                     self.module.fail_json(msg="%s; nothing was changed" % error)
         leftovers = self.last_resort_leftovers()
+        other_copies = self.plan_other_copies(present)
         changed = (any(p.get("changed") for p in self.plans.values() if p["table"] is not None)
-                   or bool(file_changes) or bool(unit_changes) or "iptables" in self.missing or bool(leftovers))
+                   or bool(file_changes) or bool(unit_changes) or "iptables" in self.missing or bool(leftovers)
+                   or bool(other_copies))
         kept = sorted({s for p in self.plans.values() if p["table"] is not None for s in p.get("kept_sets") or []})
         if kept and changed:
             self.module.warn("left in place, unused: ipset %s (%s would create it again)" % (
@@ -666,6 +715,8 @@ class PortFirewall:
             self.apply(ipset_path)
             self.settle(present, port_ranges, sources)
             self.remove_last_resort(leftovers)
+            for cmd, payload in sorted(other_copies.items()):
+                self.run([self.binary(cmd + "-restore"), "-w", "--noflush"], data=payload)
             for path, content in sorted(file_changes.items()):
                 self.write(path, content, 0o640)
             self.apply_unit(unit_changes)

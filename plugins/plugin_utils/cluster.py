@@ -250,11 +250,8 @@ def watch(path, pid):
         os.setsid()
         if os.fork():
             os._exit(0)
-        for fd in range(3):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+        # no descriptor of the worker stays open in the watcher (Ansible's result pipes among them)
+        os.closerange(0, min(os.sysconf("SC_OPEN_MAX"), 65536))
         import time
 
         while os.path.exists(path):

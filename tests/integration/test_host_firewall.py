@@ -197,14 +197,14 @@ def test_module_refuses_to_cut_its_own_ssh_session(inventory, clean):
 
 
 def test_foreign_chain_of_our_name_is_refused_and_kept(inventory, clean):
-    netns("w1", "sh", "-c", "iptables -w -N DOCKER-USER && iptables -w -A DOCKER-USER -j RETURN", check=True)
+    netns("w1", "sh", "-c", "iptables -w -N LAB-OWNED && iptables -w -A LAB-OWNED -j RETURN", check=True)
     try:
         before = netns("w1", "iptables", "-S").stdout
-        result = adhoc(inventory, "cgpx-w1", {"chain": "DOCKER-USER", "ports": ["9001-9022"]})
-        assert result.get("failed") and "DOCKER-USER already exists on this host and is not ours" in result["msg"]
+        result = adhoc(inventory, "cgpx-w1", {"chain": "LAB-OWNED", "ports": ["9001-9022"]})
+        assert result.get("failed") and "LAB-OWNED already exists on this host and is not ours" in result["msg"]
         assert netns("w1", "iptables", "-S").stdout == before
     finally:
-        netns("w1", "sh", "-c", "iptables -w -F DOCKER-USER; iptables -w -X DOCKER-USER")
+        netns("w1", "sh", "-c", "iptables -w -F LAB-OWNED; iptables -w -X LAB-OWNED")
 
 
 def test_warns_when_the_other_backend_holds_rules(inventory, clean):

@@ -78,3 +78,111 @@ def test_token_never_shows_when_the_input_is_bad(inventory, namespace, token):
     assert "network_policy_api_port" in out and out.count(token) == 0
     out = run(inventory, {"network_policy_api_key": [token], "network_policy_namespaces": [namespace]}, expect_rc=2)
     assert "network_policy_api_key" in out and out.count(token) == 0
+
+
+# -- credentials never at rest ---------------------------------------------------------------
+@pytest.fixture(scope="module")
+def cert_kubeconfig(kubeconfig, tmp_path_factory):
+    """A kubeconfig with an inline client certificate and key, signed by the lab's CA (a
+    member of system:masters), as many installers write them."""
+    import base64
+    import subprocess
+
+    import yaml
+
+    pki = os.path.join(LAB, "controlplane", "pki")
+    work = tmp_path_factory.mktemp("client-cert")
+    key, csr, crt = (str(work / n) for n in ("client.key", "client.csr", "client.crt"))
+    subprocess.run(["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj",
+                    "/O=system:masters/CN=clusterguard-cert-test"], check=True, capture_output=True)
+    subprocess.run(["openssl", "x509", "-req", "-in", csr, "-CA", os.path.join(pki, "ca.crt"), "-CAkey",
+                    os.path.join(pki, "ca.key"), "-CAcreateserial", "-days", "1", "-out", crt], check=True,
+                   capture_output=True)
+    doc = yaml.safe_load(open(kubeconfig))
+    user = {"client-certificate-data": base64.b64encode(open(crt, "rb").read()).decode(),
+            "client-key-data": base64.b64encode(open(key, "rb").read()).decode()}
+    doc["users"] = [{"name": "cert", "user": user}]
+    for context in doc["contexts"]:
+        context["context"]["user"] = "cert"
+    path = work / "kubeconfig"
+    path.write_text(yaml.safe_dump(doc))
+    os.chmod(str(path), 0o600)
+    secret = open(key).read().split("\n")[1]  # a line of the key, as the PEM and the client's files hold it
+    return str(path), secret, user["client-key-data"][20:60]
+
+
+def holding(directory, needles):
+    """Files under ``directory`` that hold any of ``needles``."""
+    found = []
+    for root, _dirs, names in os.walk(directory):
+        for name in names:
+            try:
+                text = open(os.path.join(root, name), errors="replace").read()
+            except OSError:
+                continue
+            if any(n in text for n in needles):
+                found.append(os.path.join(root, name))
+    return found
+
+
+def test_no_key_certificate_or_token_is_left_after_any_run(inventory, namespace, cert_kubeconfig, tmp_path):
+    """2.2.0 left the client key and certificate in $TMPDIR after every run (the kubernetes
+    client removes them only at interpreter exit, which an Ansible worker never reaches)."""
+    path, pem_line, b64 = cert_kubeconfig
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = {"TMPDIR": str(tmp)}
+    settings = {"network_policy_kubeconfig": path, "network_policy_namespaces": [namespace]}
+    run_playbook(PLAY, inventory, settings, env=env)  # applies
+    run_playbook("playbooks/verify.yml", inventory, dict(settings, verify_report_dir=str(tmp_path / "r"),
+                                                         portworx_node_address_vars=["ansible_host", "node_ipv6"]),
+                 env=env, expect_rc=None)
+    run_playbook(PLAY, inventory, dict(settings, network_policy_state="absent"), env=env)
+    run_playbook(PLAY, inventory, dict(settings, network_policy_namespaces=["no such namespace!"]), env=env,
+                 expect_rc=2)
+    assert holding(str(tmp), [pem_line, b64]) == [] and not os.listdir(str(tmp)), os.listdir(str(tmp))
+
+
+@pytest.mark.parametrize("signal_name, after", [("SIGINT", 0.0), ("SIGINT", 0.8), ("SIGTERM", 0.2), ("SIGTERM", 1.5)])
+def test_an_interrupted_run_leaves_no_credentials(signal_name, after, inventory, namespace, token, tmp_path):
+    """Ctrl-C (SIGINT to the process group) or SIGTERM at several points of the apply, counted
+    from the moment the temporary kubeconfig with the token exists: it goes all the same."""
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from conftest import ROOT
+
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = dict(os.environ, TMPDIR=str(tmp), ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".collections"),
+               ANSIBLE_CONFIG=os.path.join(ROOT, "tests", "lab", "ansible.cfg"))
+    extra = {"network_policy_host": HOST, "network_policy_api_key": token, "network_policy_validate_certs": False,
+             "network_policy_namespaces": [namespace, "default", "kube-public"], "network_policy_pod_security": "baseline"}
+    proc = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", inventory,
+                             os.path.join(ROOT, PLAY), "-e", json.dumps(extra)], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    seen = False
+    deadline = time.monotonic() + 60
+    while not seen and time.monotonic() < deadline and proc.poll() is None:
+        seen = any(n.startswith("clusterguard-kubeconfig-") for n in os.listdir(str(tmp)))
+        time.sleep(0.02)
+    assert seen, "the run never wrote its temporary kubeconfig"
+    time.sleep(after)
+    if signal_name == "SIGINT":
+        os.killpg(proc.pid, signal.SIGINT)
+    else:
+        proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    for _i in range(50):  # the watcher looks twice a second
+        if not holding(str(tmp), [token]):
+            break
+        time.sleep(0.1)
+    assert holding(str(tmp), [token]) == [], (seen, os.listdir(str(tmp)))
+    run_playbook(PLAY, inventory, dict(extra, network_policy_state="absent"))

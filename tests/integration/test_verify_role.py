@@ -327,3 +327,20 @@ def test_the_html_page_of_a_broken_lab_renders_in_chromium_with_the_broken_cells
     green = sum(1 for row in rows for px in row if abs(px[0] - 0xd4) < 6 and abs(px[1] - 0xed) < 6
                 and abs(px[2] - 0xda) < 6)
     assert red > 5000 and green > 5000, (red, green)
+
+
+def test_a_vantage_point_without_a_route_is_an_error_never_blocked(locked, tmp_path):
+    """2.2.0 counted "Network is unreachable" as blocked: the check passed without a packet sent."""
+    netns("out", "ip", "-6", "route", "del", "fd42::/64", "dev", "eth0", check=True)
+    try:
+        result = verify(locked, tmp_path, 2)
+    finally:
+        netns("out", "ip", "-6", "route", "replace", "fd42::/64", "dev", "eth0", check=True)
+    assert_named(result, "node", "cgpx-w1", "blocked_from_cgpx-out")
+    detail = [c for c in result[1]["checks"] if c["subject"] == "cgpx-w1" and c["check"] == "blocked_from_cgpx-out"][0]
+    assert "could not be made" in detail["detail"] and "unreachable" in detail["detail"].lower(), detail
+    cells = {(r["source"], col): c for r in result[1]["matrix"]["rows"] for col, c in zip(
+        result[1]["matrix"]["columns"], r["cells"])}
+    assert cells[("outsider: cgpx-out", "TCP 9001-9023")]["verdict"] == "error"
+    # the controller still had its route: its view passes
+    assert ("node", "cgpx-w1", "blocked_from_controller") not in failing(result[1])
