@@ -542,9 +542,11 @@ last_resort() {
   fam=$1
   ipt=$2
   if [ -n "$ipt" ] && drop_rules | "$ipt-restore" -w --noflush && jump "$ipt"; then
-    fail "$chain ($fam): LAST RESORT: the guarded ports are dropped for everyone but loopback, the other workers too, until the next Ansible run"
+    fail "$chain ($fam): LAST RESORT: the guarded ports are dropped for everyone but loopback," \
+      "the other workers too, until the next Ansible run"
   elif nft_drop "$fam"; then
-    fail "$chain ($fam): LAST RESORT: no working iptables; nftables table %(nft_table)s drops the guarded ports for everyone but loopback until the next Ansible run"
+    fail "$chain ($fam): LAST RESORT: no working iptables; nftables table %(nft_table)s drops" \
+      "the guarded ports for everyone but loopback until the next Ansible run"
   elif [ "$fam" = v6 ] && [ -e /proc/sys/net/ipv6/conf/all/disable_ipv6 ]; then
     echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6
     echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6 && : > %(ipv6_off)s

@@ -15,7 +15,7 @@ description:
   - A connection that opens or is refused (a TCP reset) reached the target host; one that times out was
     dropped on the way, as a C(DROP) rule does.
   - No route, a network or host unreachable (which a firewall rejecting with C(icmp-host-prohibited) also
-    gives), or a local rule that refuses to send (C(EPERM), C(EACCES)) is V(error), not V(dropped): no packet
+    gives), or a local rule that refuses to send (C(EPERM), C(EACCES)) is V(error), not V(dropped). No packet
     is known to have met the target's firewall, so the probe proves nothing either way.
   - A target with C(protocol=udp) gets one datagram instead. An answer, or an ICMP port unreachable, means it
     reached the host; no answer within O(timeout) counts as dropped. UDP cannot tell a C(DROP) from a listener
@@ -71,7 +71,8 @@ results:
   contains:
     outcome:
       description: V(open) (connected), V(refused) (reached, nothing listens), V(dropped) (timed out), or
-        V(error) (the probe could not be made: no route, unreachable, refused locally; see C(error)).
+        V(error) (the probe could not be made, as with no route, an unreachable network or host, or a local refusal;
+        see C(error)).
       type: str
     reached:
       description: Whether the connection reached the target host (V(open) or V(refused)).

@@ -211,8 +211,8 @@ def test_a_file_fault_never_leaves_the_ports_open(fault, applied):
 def test_without_the_ipset_a_rules_fault_gets_the_last_resort(fault, inventory, applied):
     run_playbook(PLAY, inventory, {"host_firewall_ipset": "never"}, args=("--limit", lab_host("w1")))
     name = "CLUSTERGUARD-PX.v4.rules"
-    assert sorted(n for n in os.listdir(FILES) if n.endswith("rules")) == ["CLUSTERGUARD-PX.v4.rules",
-                                                                          "CLUSTERGUARD-PX.v6.rules"]
+    rules = sorted(n for n in os.listdir(FILES) if n.endswith("rules"))
+    assert rules == ["CLUSTERGUARD-PX.v4.rules", "CLUSTERGUARD-PX.v6.rules"], rules
     if fault == "deleted":
         os.remove(os.path.join(FILES, name))
     else:

@@ -16,3 +16,11 @@ if not os.path.exists(LINK):
     os.symlink(os.path.relpath(ROOT, os.path.dirname(LINK)), LINK)
 if LINK_BASE not in sys.path:
     sys.path.insert(0, LINK_BASE)
+
+try:  # property tests judge results, never speed: no per-example deadline (a busy CI machine misses it)
+    from hypothesis import settings
+
+    settings.register_profile("clusterguard", deadline=None)
+    settings.load_profile("clusterguard")
+except ImportError:  # pragma: no cover
+    pass

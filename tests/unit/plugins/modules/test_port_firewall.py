@@ -137,7 +137,10 @@ def test_a_second_run_waits_for_the_lock_then_fails_naming_it(persist_dir, capsy
 def test_a_persist_directory_others_may_write_is_refused(persist_dir, capsys, monkeypatch):
     tmp_path = persist_dir
     os.chmod(tmp_path, 0o777)
-    monkeypatch.setattr(port_firewall.AnsibleModule, "run_command", lambda *_a, **_k: (_ for _ in ()).throw(
-        AssertionError("a command ran")))
+
+    def no_commands(*_a, **_k):
+        raise AssertionError("a command ran")
+
+    monkeypatch.setattr(port_firewall.AnsibleModule, "run_command", no_commands)
     result = run_module({"ports": ["9001"], "persist_dir": str(tmp_path)}, capsys)
     assert result["failed"] and "writable by group and others" in result["msg"], result["msg"]

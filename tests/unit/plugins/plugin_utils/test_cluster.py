@@ -71,8 +71,8 @@ def cert_kubeconfig(tmp_path, **cluster_extra):
     import base64
 
     doc = {"apiVersion": "v1", "kind": "Config", "current-context": "c",
-           "clusters": [{"name": "c", "cluster": dict({"server": "https://10.0.0.1:6443",
-                                                        "insecure-skip-tls-verify": True}, **cluster_extra)}],
+           "clusters": [{"name": "c", "cluster": dict(
+               {"server": "https://10.0.0.1:6443", "insecure-skip-tls-verify": True}, **cluster_extra)}],
            "users": [{"name": "u", "user": {"client-certificate-data": base64.b64encode(CERT).decode(),
                                             "client-key-data": base64.b64encode(KEY).decode()}}],
            "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}]}

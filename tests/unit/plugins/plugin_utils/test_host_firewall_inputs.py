@@ -237,7 +237,6 @@ def test_extra_sources_are_checked_and_merged_once_for_every_host_that_shares_th
     hosts = {"h%d" % i: {"ansible_host": "10.1.%d.%d" % (i // 250, i % 250 + 1)} for i in range(200)}
     extra = ["172.16.%d.%d/32" % (i // 200, (i % 200) + 1) for i in range(12000)]
     hfi._merged.cache_clear()
-    global GROUPS
     saved = dict(GROUPS)
     GROUPS.update(workers=sorted(hosts), all=sorted(hosts))
     try:
@@ -257,7 +256,7 @@ def test_a_set_of_more_than_65536_members_is_made_large_enough():
     assert fw.maxelem_option(65537) == " maxelem 131072"
     payload = fw.ipset_payload("CLUSTERGUARD-PX-v4", "ipv4", ["10.0.0.%d/32" % i for i in range(3)], False)
     assert "maxelem" not in payload
-    big = fw.ipset_payload("CLUSTERGUARD-PX-v4", "ipv4", ["10.%d.%d.%d/32" % (i >> 16, (i >> 8) & 255, i & 255)
-                                                         for i in range(70000)], True)
+    members = ["10.%d.%d.%d/32" % (i >> 16, (i >> 8) & 255, i & 255) for i in range(70000)]
+    big = fw.ipset_payload("CLUSTERGUARD-PX-v4", "ipv4", members, True)
     assert big.startswith("create %s hash:net family inet maxelem 131072 -exist\n" % fw.swap_set_name(
         "CLUSTERGUARD-PX-v4"))
