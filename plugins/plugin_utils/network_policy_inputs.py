@@ -269,6 +269,17 @@ def odd_nodes(nodes):
     return out
 
 
+def other_addresses(inventory, nodes):
+    """[(node, address)]: InternalIPs of the Nodes that the inventory names (by one of their
+    addresses) which the inventory does not give."""
+    given = {a for _h, _v, a in inventory}
+    by_node = {}
+    for name, _t, address in node_addresses(nodes):
+        by_node.setdefault(name, []).append(address)
+    return [(name, a) for name, addrs in sorted(by_node.items()) if any(a in given for a in addrs)
+            for a in addrs if a not in given]
+
+
 def node_drift(inventory, nodes):
     """Warnings that compare addresses: cluster nodes the inventory lacks, inventory hosts the cluster lacks."""
     have = {(n.get("metadata") or {}).get("name"): [] for n in nodes}
@@ -326,6 +337,14 @@ def plan(v, inventory, read, detail=False):
     if present:
         node_list = {"inventory": inventory_nodes, "list": netcalc.node_cidrs(v["portworx_node_addresses"]),
                      "cluster": cluster_nodes}[source]
+        also = other_addresses(inventory, nodes) if source == "inventory" else []
+        if also:
+            # a dual-stack Node whose inventory entry gives one family: pods would reach the Portworx ports on
+            # the other address, which is the same node's
+            node_list = netcalc.node_cidrs(node_list + [a for _n, a in also])
+            warnings.append("the policies also cover the Nodes' other InternalIPs, which portworx_node_address_vars "
+                            "do not give: %s (the host firewall does not see them as sources)" % ", ".join(
+                                "%s %s" % item for item in also))
         if not node_list and not by_nodes:
             raise spec.InputError("portworx_node_source: %r gives no node addresses%s" % (
                 source, " (the cluster's Node objects report no InternalIP)" if source == "cluster" else ""))

@@ -161,6 +161,30 @@ def test_with_cluster_scope_a_namespace_created_after_the_run_is_covered(locked,
 
 
 # -- effective reachability: every policy of the cluster, and the page in a real browser ----
+LAB_PODS = {("lab-apps", "clusterguard-demo"): {"app": "demo"}, ("kube-system", "clusterguard-stork"): {"component": "stork"}}
+
+
+@pytest.fixture
+def pods(api):
+    """A user pod in lab-apps and an exempt one in kube-system, as Pod objects (the lab's pods are
+    written only while its NetworkPolicy engine runs): verify judges the label sets of running pods."""
+    from kubernetes import client
+
+    core = client.CoreV1Api(api)
+    made = []
+    for (namespace, name), labels in LAB_PODS.items():
+        try:
+            core.create_namespaced_pod(namespace, {"metadata": {"name": name, "labels": labels}, "spec": {
+                "containers": [{"name": "c", "image": "registry.invalid/none:1"}]}})
+            made.append((namespace, name))
+        except client.exceptions.ApiException as exc:
+            if exc.status != 409:
+                raise
+    yield
+    for namespace, name in made:
+        core.delete_namespaced_pod(name, namespace, grace_period_seconds=0)
+
+
 def reachability(report, namespace):
     return [c for c in report["checks"] if c["subject"] == namespace and c["check"] == "reachability"][0]
 
@@ -181,7 +205,7 @@ ADMIN_OPENINGS = {
 
 @pytest.mark.parametrize("kind", sorted(ADMIN_OPENINGS))
 def test_an_admin_tier_allow_before_our_block_is_named_and_judged_as_the_tests_evaluator_does(kind, locked, tmp_path,
-                                                                                              api):
+                                                                                              api, pods):
     """kube-router does not implement the Admin tier: verify's verdicts on it are judged by
     the tests' own evaluator (netpol_eval.py), flow by flow, for every label set verify judged."""
     from kubernetes import client
@@ -288,7 +312,7 @@ class MatrixCells(HTMLParser):
             self.cells[(attrs["data-source"], attrs["data-column"])] = (attrs["data-state"], attrs["data-verdict"])
 
 
-def test_the_html_page_of_a_broken_lab_renders_in_chromium_with_the_broken_cells(locked, tmp_path, api):
+def test_the_html_page_of_a_broken_lab_renders_in_chromium_with_the_broken_cells(locked, tmp_path, api, pods):
     """A team's allow-all egress policy in lab-apps and a removed jump on w2: in the page
     Chromium loads, the lab-apps pods and the outsiders are exposed, every
     other cell is as intended or untested, and the screenshot shows the exposed colour."""

@@ -206,3 +206,19 @@ def test_one_odd_node_address_is_skipped_with_a_warning_unless_the_nodes_are_the
     assert out["apply"] and [w for w in warnings if "odd (" in w and "IPv4-mapped" in w], warnings
     with pytest.raises(spec.InputError, match="Node odd"):
         npi.plan(values(namespaces=["team-a"], portworx_node_source="cluster"), INVENTORY, read)
+
+
+def test_a_dual_stack_node_that_the_inventory_gives_one_family_of_is_covered_whole():
+    """Found by verify's reachability on the lab: with an IPv4 inventory on dual-stack Nodes,
+    pods reached the Portworx ports on the Nodes' IPv6 addresses."""
+    nodes = [{"metadata": {"name": n}, "status": {"addresses": [{"type": "InternalIP", "address": a4},
+                                                               {"type": "InternalIP", "address": a6}]}}
+             for n, a4, a6 in (("w1", "10.0.0.11", "fd00::11"), ("w2", "10.0.0.12", "fd00::12"),
+                               ("other", "10.0.9.9", "fd00::99"))]
+    read = {"namespaces": [ns("team-a")], "nodes": nodes, "ours": []}
+    out, warnings = npi.plan(values(namespaces=["team-a"]), INVENTORY, read)
+    block = [o for o in out["apply"] if o["metadata"]["name"] == "block-9001-for-non-system-users"
+             and o["metadata"]["namespace"] == "team-a"][0]
+    text = str(block["spec"])
+    assert "fd00::11" in text and "fd00::12" in text and "fd00::99" not in text  # not a node of the inventory
+    assert [w for w in warnings if "w1 fd00::11" in w and "w2 fd00::12" in w]
