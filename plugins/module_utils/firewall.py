@@ -512,13 +512,14 @@ jump() {
     || "$1" -w -I INPUT 1 -m comment --comment %(marker)s -j "$chain"
 }
 
-drop_rules() {
-  printf '*filter\n:%%s - [0:0]\n-A %%s -i lo -j RETURN\n' "$chain" "$chain"
+drop_rules() {  # every rule with our comment: the next run knows the chain as ours and replaces it
+  m="-m comment --comment %(marker)s"
+  printf '*filter\n:%%s - [0:0]\n-A %%s -i lo %%s -j RETURN\n' "$chain" "$chain" "$m"
   for r in $(echo "$tcp" | tr ',' ' '); do
-    [ "$r" = - ] || printf -- '-A %%s -p tcp -m tcp --dport %%s -j DROP\n' "$chain" "$r"
+    [ "$r" = - ] || printf -- '-A %%s -p tcp -m tcp --dport %%s %%s -j DROP\n' "$chain" "$r" "$m"
   done
   for r in $(echo "$udp" | tr ',' ' '); do
-    [ "$r" = - ] || printf -- '-A %%s -p udp -m udp --dport %%s -j DROP\n' "$chain" "$r"
+    [ "$r" = - ] || printf -- '-A %%s -p udp -m udp --dport %%s %%s -j DROP\n' "$chain" "$r" "$m"
   done
   printf 'COMMIT\n'
 }
