@@ -108,8 +108,8 @@ def test_the_first_inventory_and_playbook_on_the_lab(tmp_path, inventory, kubeco
         assert render == ["-i", "inventory.yml", "clusterguard.portworx.site", "--tags", "network_policy", "-e",
                           "network_policy_render_dir=manifests/", "-e", "network_policy_all_namespaces=false"]
         run_user(render, tmp_path, env)
-        assert sorted(os.listdir(tmp_path / "manifests"))[:2] == ["default--allow-api.yaml",
-                                                                  "default--block-9001-for-non-system-users.yaml"]
+        assert sorted(os.listdir(tmp_path / "manifests"))[:2] == ["networkpolicy_default_allow-api.yaml",
+                                                                  "networkpolicy_default_block-9001-for-non-system-users.yaml"]
         assert snapshot() == before, "the render run changed a host"
         run_user(["-i", "inventory.yml", "hardening.yml"], tmp_path, env)
         assert "CLUSTERGUARD-PX" in netns("w1", "iptables", "-S", "INPUT", check=True).stdout
