@@ -46,8 +46,6 @@ FILE_END = "# end of %s host_firewall file" % MARKER
 # What the restore script's last resort leaves when no iptables works: an nftables table per
 # family, or a mark that it turned IPv6 off. The next run of the module removes both.
 NFT_LAST_RESORT = "clusterguard_last_resort"
-# In the persist directory: one run of the module at a time per host.
-LOCK_FILE = ".clusterguard-firewall.lock"
 IPV6_OFF = "/run/clusterguard-ipv6-off"
 FILE_HEADER = "# %s host_firewall" % MARKER
 RESTORE_SCRIPT = "/usr/local/sbin/clusterguard-firewall-restore"

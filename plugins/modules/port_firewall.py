@@ -143,10 +143,10 @@ options:
     version_added: "2.2.0"
   lock_timeout:
     description:
-      - One run at a time per host. The module holds a lock (C(flock) on C(.clusterguard-firewall.lock) in
-        O(persist_dir)) from its first read to its last write, so that two runs at once cannot leave the live
-        chain and the persisted files from different inputs. A second run waits this many seconds for the
-        lock, then fails naming the lock and the process that holds it, having changed nothing.
+      - One run at a time per host. The module holds a lock (C(flock) on the O(persist_dir) directory itself)
+        from its first read to its last write, so that two runs at once cannot leave the live chain and the
+        persisted files from different inputs. A second run waits this many seconds for the lock, then fails
+        naming the directory and the process that holds it, having changed nothing.
     type: int
     default: 60
     version_added: "3.1.0"
@@ -320,21 +320,21 @@ class PortFirewall:
 
     # -- one run at a time ------------------------------------------------
     def lock(self, timeout):
-        """Hold the host's lock until the process ends. In check mode, where the persist directory
-        does not exist yet, there is nothing to keep consistent and no lock is taken."""
+        """Hold a lock on the persist directory itself (flock on the directory: no file of ours
+        to leave behind) until the process ends. Where the directory does not exist yet, a check
+        or an absent run has no file to keep consistent and takes no lock."""
         directory = self.persist_dir
         if not os.path.isdir(directory):
-            if self.check:
+            if self.check or self.state == "absent":
                 return
             os.makedirs(directory, mode=0o750)
         error = fw.directory_error(directory, os.lstat(directory))
         if error:
             self.module.fail_json(msg="persist_dir: %s; nothing was changed" % error)
-        path = os.path.join(directory, fw.LOCK_FILE)
         try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0), 0o600)
+            fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | os.O_NOFOLLOW)
         except OSError as exc:
-            self.module.fail_json(msg="the lock %s cannot be opened: %s; nothing was changed" % (path, exc))
+            self.module.fail_json(msg="the lock on %s cannot be taken: %s; nothing was changed" % (directory, exc))
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -342,12 +342,10 @@ class PortFirewall:
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "?"
-                    self.module.fail_json(msg="another run of port_firewall holds the lock %s (pid %s) for more than "
-                                              "%d s (lock_timeout); nothing was changed" % (path, holder, timeout))
+                    self.module.fail_json(msg="another run of port_firewall holds the lock on %s (pid %s) for more "
+                                              "than %d s (lock_timeout); nothing was changed" % (
+                                                  directory, lock_holder(os.fstat(fd)) or "?", timeout))
                 time.sleep(0.1)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, b"%d\n" % os.getpid(), 0)
         self.lock_fd = fd
 
     # -- commands -------------------------------------------------------
@@ -860,6 +858,21 @@ class PortFirewall:
                                   before_header="%s (iptables, ip6tables)" % self.chain,
                                   after_header="%s (iptables, ip6tables)" % self.chain)
         self.module.exit_json(**result)
+
+
+def lock_holder(st):
+    """The pid that holds a flock on the file ``st`` describes, from /proc/locks, or None."""
+    try:
+        with open("/proc/locks") as handle:
+            for line in handle:
+                words = line.split()
+                if len(words) >= 6 and words[1] == "FLOCK":
+                    major, minor, inode = words[5].split(":")
+                    if int(inode) == st.st_ino and os.makedev(int(major, 16), int(minor, 16)) == st.st_dev:
+                        return words[4]
+    except (OSError, ValueError):
+        return None
+    return None
 
 
 def fsync_dir(directory):

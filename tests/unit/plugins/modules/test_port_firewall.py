@@ -118,8 +118,7 @@ def test_a_second_run_waits_for_the_lock_then_fails_naming_it(persist_dir, capsy
 
     tmp_path = persist_dir
     os.chmod(tmp_path, 0o750)
-    holder = os.open(os.path.join(tmp_path, ".clusterguard-firewall.lock"), os.O_RDWR | os.O_CREAT, 0o600)
-    os.write(holder, b"4242\n")
+    holder = os.open(tmp_path, os.O_RDONLY)
     fcntl.flock(holder, fcntl.LOCK_EX)
 
     def no_commands(*_a, **_k):
@@ -130,7 +129,8 @@ def test_a_second_run_waits_for_the_lock_then_fails_naming_it(persist_dir, capsy
         result = run_module({"ports": ["9001"], "persist_dir": str(tmp_path), "lock_timeout": 1}, capsys)
     finally:
         os.close(holder)
-    assert result["failed"] and "holds the lock %s/.clusterguard-firewall.lock (pid 4242)" % tmp_path in result["msg"]
+    assert result["failed"] and "holds the lock on %s (pid %d)" % (tmp_path, os.getpid()) in result["msg"]
+    assert os.listdir(tmp_path) == []  # no lock file of ours
     assert "nothing was changed" in result["msg"]
 
 
