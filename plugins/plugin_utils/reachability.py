@@ -29,6 +29,7 @@ This is the collection's own reading of the API references; the tests keep a sec
 from __future__ import annotations
 
 import ipaddress
+import json
 
 ADMIN, NETWORK_POLICY, BASELINE = "Admin", "NetworkPolicy", "Baseline"
 PROTOCOLS = ("TCP", "UDP", "SCTP")
@@ -39,11 +40,12 @@ ADDRESS_TYPES = ("InternalIP", "ExternalIP")
 class Policy:
     """One object, reduced to what decides an egress flow to a node address."""
 
-    __slots__ = ("kind", "name", "namespace", "tier", "priority", "labels", "subject", "rules")
+    __slots__ = ("kind", "name", "namespace", "tier", "priority", "labels", "subject", "rules", "_dict")
 
     def __init__(self, kind, name, namespace, tier, priority, labels, subject, rules):
         self.kind, self.name, self.namespace, self.tier = kind, name, namespace, tier
         self.priority, self.labels, self.subject, self.rules = priority, labels, subject, rules
+        self._dict = None
 
     def describe(self):
         where = "%s/%s" % (self.namespace, self.name) if self.namespace else self.name
@@ -54,8 +56,10 @@ class Policy:
         return "%s %s (%s tier, priority %d)" % (self.kind, where, self.tier, self.priority)
 
     def as_dict(self):
-        return {"kind": self.kind, "name": self.name, "namespace": self.namespace, "tier": self.tier,
-                "priority": self.priority, "labels": dict(self.labels), "text": self.describe()}
+        if self._dict is None:
+            self._dict = {"kind": self.kind, "name": self.name, "namespace": self.namespace, "tier": self.tier,
+                          "priority": self.priority, "labels": dict(self.labels), "text": self.describe()}
+        return dict(self._dict)
 
 
 # -- label selectors -----------------------------------------------------------
@@ -90,15 +94,15 @@ def _networks(cidrs):
 def _np_peer(peer):
     block = peer.get("ipBlock")
     if block:
-        return ("cidr", _networks([block.get("cidr")]), _networks(block.get("except")))
+        return ("cidr", tuple(_networks([block.get("cidr")])), tuple(_networks(block.get("except"))))
     return ("none",)  # pods and namespaces: never a node address
 
 
 def _cluster_peer(peer):
     if peer.get("networks"):
-        return ("cidr", _networks(peer["networks"]), [])
+        return ("cidr", tuple(_networks(peer["networks"])), ())
     if "nodes" in peer:
-        return ("nodes", peer["nodes"] or {})
+        return ("nodes", json.dumps(peer["nodes"] or {}, sort_keys=True))
     return ("none",)
 
 
@@ -159,6 +163,12 @@ def _meta(obj):
     return obj.get("metadata") or {}
 
 
+def _rule(action, peers, ports):
+    """(action, peers or None, ports or None) as tuples: hashable, so that the same rule in many
+    namespaces (ours are alike in each) is matched against an address once."""
+    return (action, tuple(peers) if peers is not None else None, tuple(ports) if ports is not None else None)
+
+
 def network_policy(obj):
     """A NetworkPolicy, or None when it does not isolate egress."""
     spec = obj.get("spec") or {}
@@ -167,7 +177,7 @@ def network_policy(obj):
         types = ["Ingress"] + (["Egress"] if spec.get("egress") else [])
     if "Egress" not in types:
         return None
-    rules = [("Allow", [_np_peer(p) for p in rule.get("to") or []] or None, _np_ports(rule.get("ports")))
+    rules = [_rule("Allow", [_np_peer(p) for p in rule.get("to") or []] or None, _np_ports(rule.get("ports")))
              for rule in spec.get("egress") or []]
     return Policy("NetworkPolicy", _meta(obj).get("name"), _meta(obj).get("namespace"), NETWORK_POLICY, None,
                   _meta(obj).get("labels") or {}, spec.get("podSelector") or {}, rules)
@@ -184,7 +194,7 @@ def cluster_policy(obj):
         tier, ports = BASELINE, _anp_ports
     else:
         raise ValueError("not a cluster-scoped policy kind: %r" % kind)
-    rules = [(rule.get("action"), [_cluster_peer(p) for p in rule.get("to") or []], ports(
+    rules = [_rule(rule.get("action"), [_cluster_peer(p) for p in rule.get("to") or []], ports(
         rule.get("protocols") if kind == "ClusterNetworkPolicy" else rule.get("ports")))
         for rule in spec.get("egress") or []]
     return Policy(kind, _meta(obj).get("name"), None, tier, spec.get("priority"), _meta(obj).get("labels") or {},
@@ -222,6 +232,7 @@ class Cluster:
 
         self.admin = sorted(order[ADMIN], key=rank)
         self.baseline = sorted(order[BASELINE], key=rank)
+        self._memo, self._matches, self._ids, self._numbers, self._keep = {}, {}, {}, {}, []
         self.node_addresses = []
         for node in nodes:
             labels = _meta(node).get("labels") or {}
@@ -240,10 +251,24 @@ class Cluster:
             return any(address.version == n.version and address in n for n in peer[1]) and not any(
                 address.version == n.version and address in n for n in peer[2])
         if peer[0] == "nodes":
-            return any(a == address and selects(peer[1], labels) for a, labels in self.node_addresses)
+            selector = json.loads(peer[1])
+            return any(a == address and selects(selector, labels) for a, labels in self.node_addresses)
         return False
 
     def _rule_matches(self, rule, address, protocol, port):
+        # the same rule in many namespaces (ours are alike in each) is matched once per flow:
+        # a rule's number is looked up by identity, its content hashed once per rule object
+        number = self._numbers.get(id(rule))
+        if number is None:
+            number = self._numbers[id(rule)] = self._ids.setdefault(rule, len(self._ids))
+            self._keep.append(rule)
+        key = (number, address, protocol, port)
+        found = self._matches.get(key)
+        if found is None:
+            found = self._matches[key] = self._match(rule, address, protocol, port)
+        return found
+
+    def _match(self, rule, address, protocol, port):
         _action, peers, ports = rule
         if peers is not None and not any(self._peer_matches(p, address) for p in peers):
             return False
@@ -262,7 +287,8 @@ class Cluster:
     def decide(self, namespace, namespace_labels, pod_labels, address, protocol, port):
         """(allowed, [policies that decided]) for a pod's egress flow to address:port.
         No policy in the list: nothing selects the pod, so the flow is allowed by default."""
-        address = ipaddress.ip_address(address)
+        if not isinstance(address, (ipaddress.IPv4Address, ipaddress.IPv6Address)):
+            address = ipaddress.ip_address(address)
         action, policy = self._tier(self.admin, namespace_labels, pod_labels, address, protocol, port)
         if action in ALLOWS:
             return True, [policy]
@@ -292,6 +318,12 @@ class Cluster:
     def segments(self, protocol, ranges):
         """``ranges`` [(first, last)] cut where any rule's ports start or end: every port
         of a segment meets the same rules, so the first one stands for all."""
+        key = (protocol, tuple(tuple(r) for r in ranges))
+        if key not in self._memo:
+            self._memo[key] = self._segments(protocol, ranges)
+        return self._memo[key]
+
+    def _segments(self, protocol, ranges):
         cuts = self._cuts(protocol)
         out = []
         for lo, hi in ranges:
@@ -300,14 +332,23 @@ class Cluster:
         return out
 
     def address_classes(self, addresses):
-        """[[address, ...]]: addresses that every peer of every rule treats alike."""
-        peers = [peer for policy in self.policies() for _a, ps, _p in policy.rules for peer in ps or ()]
+        """[[address, ...]]: addresses that every peer of every rule treats alike (computed
+        once per address list: it depends on the policies only)."""
+        key = ("addresses", tuple(addresses))
+        if key in self._memo:
+            return self._memo[key]
+        peers = {}
+        for policy in self.policies():
+            for _a, ps, _p in policy.rules:
+                for peer in ps or ():
+                    peers.setdefault(repr(peer), peer)  # a peer many policies share is looked at once
         groups = {}
         for text in addresses:
             address = ipaddress.ip_address(text)
-            key = (address.version,) + tuple(self._peer_matches(p, address) for p in peers)
-            groups.setdefault(key, []).append(text)
-        return list(groups.values())
+            signature = (address.version,) + tuple(self._peer_matches(p, address) for p in peers.values())
+            groups.setdefault(signature, []).append(text)
+        self._memo[key] = list(groups.values())
+        return self._memo[key]
 
 
 def _merge(spans):
@@ -328,15 +369,15 @@ def reach(cluster, subjects, addresses, guarded):
     {namespace, labels, protocol, open: [{addresses, ports, by}], blocked: [{addresses,
     ports, by}]}, where ``by`` lists the policies (as_dict) that decided, and an empty
     ``by`` with an open port means that no policy selects those pods."""
-    classes = cluster.address_classes(addresses)
+    classes = [(members, ipaddress.ip_address(members[0])) for members in cluster.address_classes(addresses)]
     findings = []
     for namespace, namespace_labels, pod_labels in subjects:
         for protocol in sorted(guarded):
             segments = cluster.segments(protocol, guarded[protocol])
             verdicts = {"open": {}, "blocked": {}}
-            for members in classes:
+            for members, first in classes:
                 for lo, hi in segments:
-                    allowed, deciders = cluster.decide(namespace, namespace_labels, pod_labels, members[0], protocol, lo)
+                    allowed, deciders = cluster.decide(namespace, namespace_labels, pod_labels, first, protocol, lo)
                     key = (tuple(members), tuple((p.kind, p.namespace, p.name) for p in deciders))
                     entry = verdicts["open" if allowed else "blocked"].setdefault(key, {"spans": [], "by": deciders})
                     entry["spans"].append((lo, hi))
