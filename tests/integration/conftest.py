@@ -72,3 +72,12 @@ def run_playbook(playbook, inventory, extra_vars, check=False, expect_rc=0, args
     if expect_rc is not None:
         assert proc.returncode == expect_rc, output[-4000:]
     return output
+
+
+@pytest.fixture
+def clean(inventory):
+    """No chain, set or file of host_firewall on any worker before and after the test."""
+    play = "tests/integration/playbooks/host_firewall.yml"
+    run_playbook(play, inventory, {"host_firewall_state": "absent"})
+    yield
+    run_playbook(play, inventory, {"host_firewall_state": "absent"})

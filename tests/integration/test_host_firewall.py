@@ -16,13 +16,6 @@ from hostfw import LAB_NAME, PLAY, WORKERS, adhoc, inventory_with, lab_host, net
 W = {"w1": "10.231.0.11", "w2": "10.231.0.12", "w3": "10.231.0.13"}
 
 
-@pytest.fixture
-def clean(inventory):
-    run_playbook(PLAY, inventory, {"host_firewall_state": "absent"})
-    yield
-    run_playbook(PLAY, inventory, {"host_firewall_state": "absent"})
-
-
 def test_unreachable_worker_fails_alone(inventory, clean):
     # Every process of w3's namespace: the listening sshd, and the session sshd
     # that serves Ansible's ControlPersist master connection.

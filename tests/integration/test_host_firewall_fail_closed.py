@@ -19,13 +19,6 @@ FILES = "/etc/netns/%s/clusterguard" % lab_host("w1")
 LAB = {"portworx_node_address_vars": ["ansible_host", "node_ipv6"]}
 
 
-@pytest.fixture
-def clean(inventory):
-    run_playbook(PLAY, inventory, {"host_firewall_state": "absent"})
-    yield
-    run_playbook(PLAY, inventory, {"host_firewall_state": "absent"})
-
-
 def test_a_link_in_the_persist_directory_is_replaced_never_followed(inventory, clean):
     """A link where our rules file goes, pointing at a file root owns: after the run that file is
     as it was and our rules file is a plain file of ours."""

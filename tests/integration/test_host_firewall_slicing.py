@@ -6,7 +6,6 @@ the role says so by name. Real SSH, real iptables, real TCP, the real API server
 
 import threading
 
-import pytest
 import yaml
 
 from conftest import run_playbook
@@ -14,13 +13,6 @@ from hostfw import LAB_NAME, WORKERS, probe
 
 PLAY = "tests/integration/playbooks/host_firewall.yml"
 ADDRESSES = {w: ("10.231.0.%d" % (10 + i), "[fd42::%d]" % (10 + i)) for i, w in enumerate(WORKERS, 1)}
-
-
-@pytest.fixture
-def clean(inventory):
-    run_playbook(PLAY, inventory, {"host_firewall_state": "absent"})
-    yield
-    run_playbook(PLAY, inventory, {"host_firewall_state": "absent"})
 
 
 def slices(inventory, tmp_path):

@@ -211,10 +211,9 @@ def test_one_odd_node_address_is_skipped_with_a_warning_unless_the_nodes_are_the
 def test_a_dual_stack_node_that_the_inventory_gives_one_family_of_is_covered_whole():
     """Found by verify's reachability on the lab: with an IPv4 inventory on dual-stack Nodes,
     pods reached the Portworx ports on the Nodes' IPv6 addresses."""
-    nodes = [{"metadata": {"name": n}, "status": {"addresses": [{"type": "InternalIP", "address": a4},
-                                                               {"type": "InternalIP", "address": a6}]}}
-             for n, a4, a6 in (("w1", "10.0.0.11", "fd00::11"), ("w2", "10.0.0.12", "fd00::12"),
-                               ("other", "10.0.9.9", "fd00::99"))]
+    given = (("w1", "10.0.0.11", "fd00::11"), ("w2", "10.0.0.12", "fd00::12"), ("other", "10.0.9.9", "fd00::99"))
+    nodes = [{"metadata": {"name": n}, "status": {"addresses": [
+        {"type": "InternalIP", "address": a4}, {"type": "InternalIP", "address": a6}]}} for n, a4, a6 in given]
     read = {"namespaces": [ns("team-a")], "nodes": nodes, "ours": []}
     out, warnings = npi.plan(values(namespaces=["team-a"]), INVENTORY, read)
     block = [o for o in out["apply"] if o["metadata"]["name"] == "block-9001-for-non-system-users"
