@@ -166,12 +166,19 @@ LAB_PODS = {("lab-apps", "clusterguard-demo"): {"app": "demo"}, ("kube-system", 
 
 @pytest.fixture
 def pods(api):
-    """A user pod in lab-apps and an exempt one in kube-system, as Pod objects (the lab's pods are
-    written only while its NetworkPolicy engine runs): verify judges the label sets of running pods."""
+    """A user pod in lab-apps and an exempt one in kube-system, as Pod objects (the lab's pods and
+    their namespaces are written only when its NetworkPolicy engine starts): verify judges the
+    label sets of running pods. Before ``locked``, so that the namespaces get our policies."""
     from kubernetes import client
 
     core = client.CoreV1Api(api)
     made = []
+    for namespace in ("lab-apps", "lab-other"):  # the engine's namespaces, when it never ran
+        try:
+            core.create_namespace({"metadata": {"name": namespace}})
+        except client.exceptions.ApiException as exc:
+            if exc.status != 409:
+                raise
     for (namespace, name), labels in LAB_PODS.items():
         try:
             core.create_namespaced_pod(namespace, {"metadata": {"name": name, "labels": labels}, "spec": {
@@ -204,8 +211,8 @@ ADMIN_OPENINGS = {
 
 
 @pytest.mark.parametrize("kind", sorted(ADMIN_OPENINGS))
-def test_an_admin_tier_allow_before_our_block_is_named_and_judged_as_the_tests_evaluator_does(kind, locked, tmp_path,
-                                                                                              api, pods):
+def test_an_admin_tier_allow_before_our_block_is_named_and_judged_as_the_tests_evaluator_does(kind, pods, locked,
+                                                                                              tmp_path, api):
     """kube-router does not implement the Admin tier: verify's verdicts on it are judged by
     the tests' own evaluator (netpol_eval.py), flow by flow, for every label set verify judged."""
     from kubernetes import client
@@ -312,7 +319,7 @@ class MatrixCells(HTMLParser):
             self.cells[(attrs["data-source"], attrs["data-column"])] = (attrs["data-state"], attrs["data-verdict"])
 
 
-def test_the_html_page_of_a_broken_lab_renders_in_chromium_with_the_broken_cells(locked, tmp_path, api, pods):
+def test_the_html_page_of_a_broken_lab_renders_in_chromium_with_the_broken_cells(pods, locked, tmp_path, api):
     """A team's allow-all egress policy in lab-apps and a removed jump on w2: in the page
     Chromium loads, the lab-apps pods and the outsiders are exposed, every
     other cell is as intended or untested, and the screenshot shows the exposed colour."""
