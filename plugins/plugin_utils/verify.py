@@ -237,15 +237,7 @@ def _meta(obj):
 
 def selector_matches(selector, labels):
     """Whether a LabelSelector (matchLabels, matchExpressions) selects an object with ``labels``."""
-    for key, value in (selector.get("matchLabels") or {}).items():
-        if labels.get(key) != value:
-            return False
-    for expr in selector.get("matchExpressions") or []:
-        key, op, values = expr["key"], expr["operator"], expr.get("values") or []
-        if (op == "In" and labels.get(key) not in values) or (op == "NotIn" and key in labels and labels[key] in values) \
-                or (op == "Exists" and key not in labels) or (op == "DoesNotExist" and key in labels):
-            return False
-    return True
+    return reach.selects(selector or {}, labels)
 
 
 def _covered(v, bad, what, namespace):
