@@ -29,7 +29,7 @@ import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BENCH = os.path.dirname(os.path.abspath(__file__))
-LAB_NAME, LAB_NET = "cgb", "10.235.0"
+LAB_NAME, LAB_NET = "cgb", "10.231.5"
 LAB_DIR = os.path.join(ROOT, ".lab", LAB_NAME)
 INVENTORY = os.path.join(LAB_DIR, "inventory.yml")
 BIN = os.path.dirname(sys.executable)

@@ -9,7 +9,8 @@
 #   LAB_NAME     prefix of every namespace, link and file (default cgpx; at most 6 chars)
 #   LAB_WORKERS  number of workers (default 3)
 #   LAB_NET      first three octets of the lab's IPv4 /24 (default 10.231.0); the IPv6
-#                subnet is fd42:<third octet>::/64
+#                subnet is fd42:<third octet>::/64, so labs that run side by side differ
+#                in the third octet (up refuses a subnet another bridge already holds)
 #   LAB_DIR      state directory (default <repo>/.lab/<LAB_NAME>)
 #   LAB_INVENTORY  where to write the inventory (default $LAB_DIR/inventory.yml)
 #   LAB_PORTS    ports every host listens on for probes, TCP and UDP (default: around both
@@ -142,8 +143,21 @@ wait_ssh() {
   done < <(hosts)
 }
 
+# Two labs on one subnet would answer each other's probes: a check that a port is
+# closed on one lab's worker could be answered open by the other lab's worker.
+clash() {
+  local other
+  other=$(ip -o addr show to "$net.1/24" | awk -v b="$bridge" '$2 != b {print $2}' | head -1)
+  [[ -z $other ]] && other=$(ip -o -6 addr show to "${v6}1/64" | awk -v b="$bridge" '$2 != b {print $2}' | head -1)
+  [[ -z $other ]] && return 0
+  echo "workers.sh: LAB_NET '$net' (subnets $net.0/24, ${v6}/64) is already used by link $other;" \
+    "give this lab another third octet" >&2
+  exit 2
+}
+
 up() {
   need
+  clash
   write_config
   if ! ip link show "$bridge" >/dev/null 2>&1; then
     ip link add "$bridge" type bridge
