@@ -12,9 +12,8 @@ import subprocess
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.clusterguard.portworx.plugins.plugin_utils import cluster, host_firewall_inputs, portworx, spec
-from ansible_collections.clusterguard.portworx.plugins.plugin_utils import network_policy_inputs as npi
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils import nodes as nodelib
 
-CONNECTION = ("kubeconfig", "context", "host", "api_key", "validate_certs")
 SSH_CONNECTIONS = ("ssh", "smart", "paramiko", "paramiko_ssh", "ansible.builtin.ssh",
                    "ansible.builtin.paramiko_ssh", "ansible.legacy.ssh")
 
@@ -79,7 +78,7 @@ class ActionModule(ActionBase):
         def nodes_of(values, inventory):
             """Node source cluster: the Nodes' addresses (read once per connection). Node source
             inventory: warnings about Nodes the inventory lacks, when a cluster is configured."""
-            given = {k: values["host_firewall_" + k] for k in CONNECTION}
+            given = {k: values["host_firewall_" + k] for k in cluster.CONNECTION}
             conf = cluster.settings(given)
             if inventory is not None and not (conf.get("kubeconfig") or conf.get("host")):
                 return []
@@ -101,12 +100,12 @@ class ActionModule(ActionBase):
                 raise spec.InputError("portworx_node_source: 'cluster', but the cluster cannot be read (%s): %s"
                                       % (conf.get("kubeconfig") or "the default kubeconfig", nodes))
             if inventory is not None:
-                missing = npi.node_drift(inventory, nodes)[0]
+                missing = nodelib.node_drift(inventory, nodes)[0]
                 return ["cluster Nodes %s are not in inventory group '%s', so their addresses are not allowed "
                         "sources and no run configures their firewall; with job slicing or a partial inventory, use "
                         "portworx_node_source: cluster" % (", ".join(missing), values["portworx_workers_group"])
                         ] if missing else []
-            workers = npi.node_addresses(nodes)
+            workers = nodelib.node_addresses(nodes)
             if not workers:
                 raise spec.InputError("portworx_node_source: 'cluster', but the cluster's Node objects report "
                                       "no InternalIP address")
@@ -119,7 +118,7 @@ class ActionModule(ActionBase):
             if values["portworx_source"] != "storagecluster":
                 read_px = None
             else:
-                conf = cluster.settings({k: values["host_firewall_" + k] for k in CONNECTION})
+                conf = cluster.settings({k: values["host_firewall_" + k] for k in cluster.CONNECTION})
                 key = repr(sorted(conf.items()))
                 if key not in settings:
                     try:

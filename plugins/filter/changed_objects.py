@@ -48,7 +48,7 @@ from ansible_collections.clusterguard.portworx.plugins.plugin_utils import polic
 from ansible_collections.clusterguard.portworx.plugins.plugin_utils.filters import filter_errors
 
 
-@filter_errors("changed_objects")
+@filter_errors("changed_objects", policies.PolicyError)
 def changed_objects(wanted, existing):
     return policies.changed(wanted, existing)
 

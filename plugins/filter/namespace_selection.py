@@ -62,7 +62,7 @@ from ansible_collections.clusterguard.portworx.plugins.plugin_utils import polic
 from ansible_collections.clusterguard.portworx.plugins.plugin_utils.filters import filter_errors
 
 
-@filter_errors("namespace_selection")
+@filter_errors("namespace_selection", policies.PolicyError)
 def namespace_selection(existing, names=(), all_namespaces=False, exclude=()):
     return policies.select_namespaces(existing, names or (), all_namespaces, exclude or ())
 

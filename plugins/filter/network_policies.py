@@ -104,7 +104,7 @@ from ansible_collections.clusterguard.portworx.plugins.plugin_utils import polic
 from ansible_collections.clusterguard.portworx.plugins.plugin_utils.filters import filter_errors
 
 
-@filter_errors("network_policies")
+@filter_errors("network_policies", policies.PolicyError)
 def network_policies(node_cidrs, namespaces, **kwargs):
     return policies.build(node_cidrs, namespaces, **kwargs)
 

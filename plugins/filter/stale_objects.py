@@ -45,7 +45,7 @@ from ansible_collections.clusterguard.portworx.plugins.plugin_utils import polic
 from ansible_collections.clusterguard.portworx.plugins.plugin_utils.filters import filter_errors
 
 
-@filter_errors("stale_objects")
+@filter_errors("stale_objects", policies.PolicyError)
 def stale_objects(existing, wanted):
     return policies.stale(existing, wanted)
 

@@ -31,6 +31,8 @@ SECRET = "********"
 ENV = {"kubeconfig": "K8S_AUTH_KUBECONFIG", "context": "K8S_AUTH_CONTEXT", "host": "K8S_AUTH_HOST",
        "api_key": "K8S_AUTH_API_KEY", "validate_certs": "K8S_AUTH_VERIFY_SSL", "ca_cert": "K8S_AUTH_SSL_CA_CERT"}
 TIMEOUT = 30
+# The connection settings both roles take, each as <role>_<name>.
+CONNECTION = ("kubeconfig", "context", "host", "api_key", "validate_certs")
 
 
 class ClusterError(RuntimeError):

@@ -148,7 +148,7 @@ def build(api, node_cidrs, ports, excluded, system_namespace, exempt, priority, 
     for name in (block_name, "%s-%s" % (block_name, system_namespace)):
         if k8snames.dns_subdomain_error(name):
             raise ClusterPolicyError("policy name %s" % k8snames.dns_subdomain_error(name))
-    all_labels = {"app.kubernetes.io/managed-by": "clusterguard.portworx"}
+    all_labels = dict(k8snames.MANAGED_BY)
     all_labels.update(labels or {})
     egress = _rules(api, peer, nodes, ranges)
 

@@ -10,20 +10,22 @@ import functools
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.clusterguard.portworx.plugins.module_utils import ports
-from ansible_collections.clusterguard.portworx.plugins.plugin_utils import netcalc, policies
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils import netcalc
 
 PORT_STYLES = ("ranges", "strings", "iptables", "networkpolicy")
 
 
-def filter_errors(name):
-    """Report helper errors as AnsibleFilterError prefixed by the filter name."""
+def filter_errors(name, *more):
+    """Report helper errors (bad addresses and ports, and the ``more`` exception types of the
+    helpers a filter calls) as AnsibleFilterError prefixed by the filter name."""
+    caught = (netcalc.AddressError, ports.PortSpecError) + more
 
     def wrap(func):
         @functools.wraps(func)
         def inner(*args, **kwargs):
             try:
                 return func(*args, **kwargs)
-            except (netcalc.AddressError, ports.PortSpecError, policies.PolicyError) as exc:
+            except caught as exc:
                 raise AnsibleFilterError("%s: %s" % (name, exc)) from None
 
         return inner

@@ -16,6 +16,11 @@ _SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-
 _QUALIFIED = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
 _VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")
 
+# The label that every object of ours carries, whichever role, scope or API wrote it:
+# prune, verify and the stale check find our objects by it.
+MANAGED_BY = {"app.kubernetes.io/managed-by": "clusterguard.portworx"}
+MANAGED_BY_SELECTOR = ",".join("%s=%s" % item for item in MANAGED_BY.items())
+
 
 def dns_label_error(value):
     """Why ``value`` is not a DNS-1123 label (a namespace name), or None."""

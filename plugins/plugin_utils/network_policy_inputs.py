@@ -16,6 +16,7 @@ import json
 from ansible_collections.clusterguard.portworx.plugins.module_utils import ports as portlib
 from ansible_collections.clusterguard.portworx.plugins.plugin_utils import cluster, k8snames, netcalc, policies, portworx, spec
 from ansible_collections.clusterguard.portworx.plugins.plugin_utils import cluster_policies as cnp
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils import nodes as nodelib
 
 ROLE = "network_policy"
 PREFIX = ROLE + "_"
@@ -146,7 +147,7 @@ def check(values):
         lambda: _exempt(v["network_policy_exempt_pods"]),
         lambda: _host(v["network_policy_host"]),
     ]
-    errors = _errors_of(checks)
+    errors = _errors_of(checks) + portworx.input_errors(v)
     selector = v["network_policy_namespace_selector"]
     if k8snames.selector_error(selector):
         errors.append("network_policy_namespace_selector: %s" % k8snames.selector_error(selector))
@@ -199,8 +200,7 @@ def requests(v):
     out = {
         "namespaces": (p("v1", "namespaces"), None, False),
         "nodes": (p("v1", "nodes"), None, False),
-        "ours": (p("networking.k8s.io/v1", "networkpolicies"), "app.kubernetes.io/managed-by=clusterguard.portworx",
-                 False),
+        "ours": (p("networking.k8s.io/v1", "networkpolicies"), k8snames.MANAGED_BY_SELECTOR, False),
     }
     if v["network_policy_namespace_selector"]:
         out["chosen"] = (p("v1", "namespaces"), v["network_policy_namespace_selector"], False)
@@ -216,7 +216,7 @@ def requests(v):
         needed = v["network_policy_scope"] != "namespaces" and api == v["network_policy_cluster_api"]
         for version in cnp.APIS[api]["versions"]:
             out[cnp.list_key(api, version)] = (p(cnp.api_version(api, version), cnp.APIS[api]["plural"]),
-                                               "app.kubernetes.io/managed-by=clusterguard.portworx",
+                                               k8snames.MANAGED_BY_SELECTOR,
                                                True if needed else (403, 404))
     out.update(portworx.requests(v, p))
     if v["network_policy_check_cni"] and v["network_policy_state"] == "present":
@@ -244,59 +244,6 @@ def _owned_labels(namespace, manager):
     return owned
 
 
-def node_addresses(nodes):
-    """[(node, "InternalIP", address)] of Node objects, each address written as the inventory's are
-    (``fd42:0::12`` becomes ``fd42::12``), so that the two compare; what is no host address is left out."""
-    out = []
-    for node in nodes:
-        name = (node.get("metadata") or {}).get("name")
-        for item in (node.get("status") or {}).get("addresses") or []:
-            if item.get("type") == "InternalIP" and netcalc.host_address_error(item.get("address", "")) is None:
-                out.append((name, "InternalIP", str(netcalc.parse_network(item["address"]).ip)))
-    return out
-
-
-def odd_nodes(nodes):
-    """[(node, address, why)] of InternalIPs that are no host address (an IPv4-mapped one, a network)."""
-    out = []
-    for node in nodes:
-        name = (node.get("metadata") or {}).get("name")
-        for item in (node.get("status") or {}).get("addresses") or []:
-            if item.get("type") == "InternalIP":
-                why = netcalc.host_address_error(item.get("address", ""))
-                if why:
-                    out.append((name, item.get("address"), why))
-    return out
-
-
-def other_addresses(inventory, nodes):
-    """[(node, address)]: InternalIPs of the Nodes that the inventory names (by one of their
-    addresses) which the inventory does not give."""
-    given = {a for _h, _v, a in inventory}
-    by_node = {}
-    for name, _t, address in node_addresses(nodes):
-        by_node.setdefault(name, []).append(address)
-    return [(name, a) for name, addrs in sorted(by_node.items()) if any(a in given for a in addrs)
-            for a in addrs if a not in given]
-
-
-def node_drift(inventory, nodes):
-    """Warnings that compare addresses: cluster nodes the inventory lacks, inventory hosts the cluster lacks."""
-    have = {(n.get("metadata") or {}).get("name"): [] for n in nodes}
-    for name, _var, address in node_addresses(nodes):
-        have[name].append(address)
-    inv_addresses = {a for _h, _v, a in inventory}
-    cluster_addresses = {a for addrs in have.values() for a in addrs}
-    missing = ["%s (%s)" % (name, ", ".join(addrs)) for name, addrs in sorted(have.items())
-               if addrs and not any(a in inv_addresses for a in addrs)]
-    by_host = {}
-    for host, _var, address in inventory:
-        by_host.setdefault(host, []).append(address)
-    extra = ["%s (%s)" % (host, ", ".join(addrs)) for host, addrs in by_host.items()
-             if not any(a in cluster_addresses for a in addrs)]
-    return missing, extra
-
-
 # -- the plan ----------------------------------------------------------------
 def plan(v, inventory, read, detail=False):
     """What the role does. ``inventory`` is [(host, var, address)] of the workers group;
@@ -312,17 +259,17 @@ def plan(v, inventory, read, detail=False):
     read = read or {}
     nodes = read.get("nodes") or []
     source = v["portworx_node_source"]
-    odd = odd_nodes(nodes)
+    odd = nodelib.odd_nodes(nodes)
     if odd and source == "cluster" and present:
         raise spec.InputError("portworx_node_source: 'cluster', but the InternalIP of Node %s: %s" % (
             odd[0][0], odd[0][2]))
     if odd:
         warnings.append("Nodes whose InternalIP is no node address are skipped: %s" % "; ".join(
             "%s (%s)" % (name, why) for name, _address, why in odd))
-    cluster_nodes = netcalc.node_cidrs([a for _n, _t, a in node_addresses(nodes)])
+    cluster_nodes = netcalc.node_cidrs([a for _n, _t, a in nodelib.node_addresses(nodes)])
     inventory_nodes = netcalc.node_cidrs([a for _h, _v, a in inventory])
     if read and source == "inventory" and nodes:
-        missing, extra = node_drift(inventory, nodes)
+        missing, extra = nodelib.node_drift(inventory, nodes)
         if missing:
             warnings.append("cluster nodes %s are not in inventory group '%s': host_firewall does not cover them"
                             % (", ".join(missing), v["portworx_workers_group"]))
@@ -337,7 +284,7 @@ def plan(v, inventory, read, detail=False):
     if present:
         node_list = {"inventory": inventory_nodes, "list": netcalc.node_cidrs(v["portworx_node_addresses"]),
                      "cluster": cluster_nodes}[source]
-        also = other_addresses(inventory, nodes) if source == "inventory" else []
+        also = nodelib.other_addresses(inventory, nodes) if source == "inventory" else []
         if also:
             # a dual-stack Node whose inventory entry gives one family: pods would reach the Portworx ports on
             # the other address, which is the same node's
@@ -396,7 +343,7 @@ def plan(v, inventory, read, detail=False):
         out["cluster_wanted"] = [[o["kind"], o["metadata"]["name"]] for o in cluster_wanted]
         out["selected"] = list(selection["selected"])
         out["excluded"] = sorted(set(v["network_policy_exclude_namespaces"]) | ({px["namespace"]} if px else set()))
-        out["missing_nodes"] = node_drift(inventory, nodes)[0] if nodes else []
+        out["missing_nodes"] = nodelib.node_drift(inventory, nodes)[0] if nodes else []
     out["apply"] = policies.changed(wanted, ours)
     out["prune"] = policies.stale(ours, wanted)
     api = v["network_policy_cluster_api"]

@@ -23,7 +23,6 @@ import copy
 from ansible_collections.clusterguard.portworx.plugins.module_utils import ports as portlib
 from ansible_collections.clusterguard.portworx.plugins.plugin_utils import k8snames, netcalc
 
-MANAGED_BY = {"app.kubernetes.io/managed-by": "clusterguard.portworx"}
 MODES = ("precise", "seed")
 # The document's exempt list: pods with any of these labels may reach the Portworx ports.
 DOC_EXEMPT = [
@@ -116,7 +115,7 @@ def build(node_cidrs, namespaces, mode="precise", ports="9001-9023", exempt=None
         _check_name(ns, "namespace")
     for value, what in ((block_name, "policy name"), (api_name, "policy name")):
         _check_name(value, what)
-    all_labels = dict(MANAGED_BY)
+    all_labels = dict(k8snames.MANAGED_BY)
     all_labels.update(labels or {})
     exprs = exempt_expressions(DOC_EXEMPT if exempt is None else exempt)
     system_selector = {"matchExpressions": exprs} if exprs else {}

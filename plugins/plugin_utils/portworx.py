@@ -221,6 +221,23 @@ def _storagecluster(read):
     return items[0], names[0]
 
 
+def input_errors(values):
+    """Errors of the ``portworx_*`` values that need no cluster to find: the extra ports and,
+    unless the StorageCluster gives them, the start port and the version. Both roles check
+    these before they read anything, so that bad input never waits on a cluster."""
+    errors = []
+    try:
+        portlib.parse_ports(values["portworx_extra_ports"])
+    except portlib.PortSpecError as exc:
+        errors.append("portworx_extra_ports: %s" % exc)
+    if values["portworx_source"] != "storagecluster":
+        for name, error in (("portworx_start_port", start_error(values["portworx_start_port"])),
+                            ("portworx_version", version_error(values["portworx_version"]))):
+            if error:
+                errors.append("%s: %s" % (name, error))
+    return errors
+
+
 def resolve(values, read=None):
     """The Portworx settings every role works with, from the ``portworx_*`` values (checked by
     the spec) and, with source ``storagecluster``, what was read (``requests``).

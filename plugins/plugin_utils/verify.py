@@ -20,7 +20,8 @@ import json
 from xml.etree import ElementTree
 
 from ansible_collections.clusterguard.portworx.plugins.module_utils import ports as portlib
-from ansible_collections.clusterguard.portworx.plugins.plugin_utils import k8snames, policies, portworx
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils import cluster, k8snames, policies, portworx
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils import cluster_policies as cnp
 from ansible_collections.clusterguard.portworx.plugins.plugin_utils import matrix as tables
 from ansible_collections.clusterguard.portworx.plugins.plugin_utils import reachability as reach
 from ansible_collections.clusterguard.portworx.plugins.plugin_utils import network_policy_inputs as npi
@@ -247,6 +248,53 @@ def _covered(v, bad, what, namespace):
     return check("namespace", namespace, "policies", "pass", "covered by %s %s" % (v["network_policy_cluster_api"], what))
 
 
+# -- the cluster read ----------------------------------------------------------
+def cluster_requests():
+    """The lists verify reads beyond what the network_policy role reads, as {key: (path, selector, missing_ok)}."""
+    out = {
+        "pods": (cluster.path("v1", "pods"), None, False),
+        "daemonsets": (cluster.path("apps/v1", "daemonsets"), None, False),
+        # every policy, not only ours: what pods may reach is decided by all of them
+        "all_policies": (cluster.path("networking.k8s.io/v1", "networkpolicies"), None, False),
+        "all:BaselineAdminNetworkPolicy": (cluster.path(cnp.api_version("AdminNetworkPolicy"),
+                                                        "baselineadminnetworkpolicies"), None, (403, 404)),
+    }
+    for api in cnp.APIS:
+        for version in cnp.APIS[api]["versions"]:
+            out["all:%s:%s" % (api, version)] = (cluster.path(cnp.api_version(api, version), cnp.APIS[api]["plural"]),
+                                                 None, (403, 404))
+    return out
+
+
+def cluster_objects(read):
+    """Every Admin and Baseline tier object, each once (in the first version served), with its kind."""
+    out = []
+    for kind in list(cnp.APIS) + ["BaselineAdminNetworkPolicy"]:
+        versions = cnp.APIS[kind]["versions"] if kind in cnp.APIS else ("",)
+        for version in versions:
+            items = read.get("all:%s:%s" % (kind, version) if version else "all:%s" % kind)
+            if items is not None:
+                out.extend(dict(item, kind=kind) for item in items)
+                break
+    return out
+
+
+def judge_cluster(v, inventory, read, found):
+    """(checks, reachability findings) of one cluster read: our objects as the plan wants
+    them, and, while the role's state is present, what each protected pod can reach."""
+    cni = sorted({d["metadata"]["name"] for d in read.get("daemonsets") or []
+                  if any(word in d["metadata"].get("name", "") for word in npi.CNI)})
+    checks = cluster_checks(v, found, read, found.get("missing_nodes") or [], cni,
+                            partial_inventory=v["portworx_node_source"] in ("cluster", "list"))
+    findings = []
+    if v["network_policy_state"] == "present":
+        read["cluster_objects"] = cluster_objects(read)
+        addresses = node_addresses(read.get("nodes") or [], [a for _h, _v, a in inventory])
+        more, findings = reachability_checks(v, found, read, addresses)
+        checks += more
+    return checks, findings
+
+
 def cluster_checks(v, found, read, missing_nodes, cni, partial_inventory=False):
     """Checks of the cluster.
 
@@ -407,7 +455,7 @@ def _expected(v, namespace, labels, item, metrics_ranges):
     scrapers = [k8snames.label_selector(m.get("pods") or "") for m in v["network_policy_metrics_access"]
                 if m["namespace"] == namespace]
     ours = bool(item["by"]) and all((p["labels"] or {}).get(k) == val for p in item["by"]
-                                    for k, val in policies.MANAGED_BY.items())
+                                    for k, val in k8snames.MANAGED_BY.items())
     inside = all(portlib.intersect(metrics_ranges, [span]) == [span] for span in item["ports"])
     return ours and inside and any(selector_matches(s, labels) for s in scrapers)
 

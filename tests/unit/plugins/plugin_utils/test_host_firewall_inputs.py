@@ -4,7 +4,7 @@ checked as the role's first task checks it, on plain dicts."""
 import pytest
 
 from ansible_collections.clusterguard.portworx.plugins.plugin_utils import host_firewall_inputs as hfi
-from ansible_collections.clusterguard.portworx.plugins.plugin_utils import network_policy_inputs as npi
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils import nodes as nodelib
 from ansible_collections.clusterguard.portworx.plugins.plugin_utils import portworx, spec
 
 HOSTS = {
@@ -184,8 +184,8 @@ def cluster_reader(nodes=None):
     def nodes_of(values, inventory):
         calls.append(inventory is None)
         if inventory is None:
-            return npi.node_addresses(nodes or NODES)
-        missing = npi.node_drift(inventory, nodes or NODES)[0]
+            return nodelib.node_addresses(nodes or NODES)
+        missing = nodelib.node_drift(inventory, nodes or NODES)[0]
         return ["missing %s" % ", ".join(missing)] if missing else []
     return nodes_of, calls
 

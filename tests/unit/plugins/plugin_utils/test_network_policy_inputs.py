@@ -4,6 +4,7 @@ and the plan computed from what the cluster holds."""
 import pytest
 
 from ansible_collections.clusterguard.portworx.plugins.plugin_utils import network_policy_inputs as npi
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils import nodes as nodelib
 from ansible_collections.clusterguard.portworx.plugins.plugin_utils import policies, spec
 
 INVENTORY = [("w1", "ansible_host", "10.0.0.11"), ("w2", "ansible_host", "10.0.0.12")]
@@ -76,7 +77,7 @@ def test_pod_security_labels_of_others_are_not_taken_over():
 
 
 def test_drift_is_told_by_address_and_name():
-    missing, extra = npi.node_drift(INVENTORY, [node("w1", "10.0.0.11"), node("w2", "10.0.0.12"), node("w3", "10.0.0.13")])
+    missing, extra = nodelib.node_drift(INVENTORY, [node("w1", "10.0.0.11"), node("w2", "10.0.0.12"), node("w3", "10.0.0.13")])
     assert missing == ["w3 (10.0.0.13)"] and extra == []
 
 
