@@ -11,6 +11,9 @@ author: clusterguard.portworx contributors (@clusterguard)
 version_added: "2.0.0"
 short_description: Check the host_firewall inputs of every host of the play, on the controller
 description:
+  - Internal to the P(clusterguard.portworx.host_firewall#role) role. It reads the role's variables from the
+    play, not from task options, and its return values may change in any release; call the role, not this
+    action.
   - The first task of the P(clusterguard.portworx.host_firewall#role) role. It runs in the controller's
     process and contacts no host.
   - Reads the role's variables for every host of the play (C(ansible_play_hosts_all), so every batch

@@ -11,6 +11,9 @@ author: clusterguard.portworx contributors (@clusterguard)
 version_added: "2.0.0"
 short_description: Check the network_policy inputs, read the cluster and compute what changes
 description:
+  - Internal to the P(clusterguard.portworx.network_policy#role) role. It reads the role's variables from
+    the play, not from task options, and its return values may change in any release; call the role, not
+    this action.
   - The first task of the P(clusterguard.portworx.network_policy#role) role. It runs in the controller's
     process and changes nothing.
   - Checks every C(network_policy_*) variable against the role's C(meta/argument_specs.yml) and as the

@@ -11,6 +11,8 @@ author: clusterguard.portworx contributors (@clusterguard)
 version_added: "2.1.0"
 short_description: Compare the cluster with what the network_policy role wants, read-only
 description:
+  - Internal to the P(clusterguard.portworx.verify#role) role. It reads the role's variables from the play,
+    not from task options, and its return values may change in any release; call the role, not this action.
   - A task of the P(clusterguard.portworx.verify#role) role. It runs in the controller's process and writes
     nothing to the cluster.
   - Reads the role variables of P(clusterguard.portworx.network_policy#role) (the same C(network_policy_*)

@@ -11,6 +11,8 @@ author: clusterguard.portworx contributors (@clusterguard)
 version_added: "2.1.0"
 short_description: Turn the verify role's findings into checks and write the reports
 description:
+  - Internal to the P(clusterguard.portworx.verify#role) role. Its options are the role's results of earlier
+    tasks, and they and its return values may change in any release; call the role, not this action.
   - The last task of the P(clusterguard.portworx.verify#role) role. It runs in the controller's process.
   - Turns each host's firewall read, the probe results and the cluster checks into one list of checks,
     writes it as JSON, as a Markdown summary (a table per scope, failing rows first), as JUnit XML (one

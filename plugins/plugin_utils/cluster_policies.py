@@ -27,17 +27,9 @@ differ in the action name, the port syntax and the tier field."""
 from __future__ import annotations
 
 from ansible_collections.clusterguard.portworx.plugins.module_utils import ports as portlib
-from ansible_collections.clusterguard.portworx.plugins.plugin_utils import k8snames, netcalc, policies
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils import k8snames, kubeobjects, netcalc, policies
 
-GROUP = "policy.networking.k8s.io"
-# Per API: the versions we write, best first (the first the cluster serves is used), the
-# list path's plural, the CRD, where it comes from, and the name of the allowing action.
-APIS = {
-    "ClusterNetworkPolicy": {"versions": ("v1beta1", "v1alpha2"), "plural": "clusternetworkpolicies",
-                             "source": "sigs.k8s.io/network-policy-api v0.3.0 or v0.2.0", "allow": "Accept"},
-    "AdminNetworkPolicy": {"versions": ("v1alpha1",), "plural": "adminnetworkpolicies",
-                           "source": "sigs.k8s.io/network-policy-api v0.1.x", "allow": "Allow"},
-}
+GROUP, APIS, api_version = kubeobjects.ADMIN_GROUP, kubeobjects.ADMIN_APIS, kubeobjects.admin_api_version
 PEERS = ("networks", "nodes")
 NAME_LABEL = "kubernetes.io/metadata.name"
 RULE_NAME = "deny-portworx-ports"
@@ -48,10 +40,6 @@ MAX_PORTS = {"ClusterNetworkPolicy": 25, "AdminNetworkPolicy": 100}
 
 class ClusterPolicyError(ValueError):
     """Input the cluster-scoped policies cannot be built from."""
-
-
-def api_version(api, version=None):
-    return "%s/%s" % (GROUP, version or APIS[api]["versions"][0])
 
 
 def list_key(api, version):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 
 from ansible_collections.clusterguard.portworx.plugins.module_utils import ports as portlib
-from ansible_collections.clusterguard.portworx.plugins.plugin_utils import cluster, k8snames, netcalc, policies, portworx, spec
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils import cluster, k8snames, kubeobjects, netcalc, policies, portworx, spec
 from ansible_collections.clusterguard.portworx.plugins.plugin_utils import cluster_policies as cnp
 from ansible_collections.clusterguard.portworx.plugins.plugin_utils import nodes as nodelib
 
@@ -23,10 +23,7 @@ PREFIX = ROLE + "_"
 INSTANCE_LABEL = "clusterguard.portworx/instance"
 RENDER_MARK = "# clusterguard.portworx network_policy manifest"
 PSA_MARKER = "clusterguard.portworx/pod-security"
-PSA_PREFIX = "pod-security.kubernetes.io/"
-LEVELS = {"privileged": 0, "baseline": 1, "restricted": 2}
-CNI = ("calico", "cilium", "antrea", "kube-router", "weave", "canal", "ovn", "openshift-sdn", "kindnet-netpol",
-       "romana")
+PSA_PREFIX, LEVELS, CNI = kubeobjects.PSA_PREFIX, kubeobjects.PSA_LEVELS, kubeobjects.CNI
 
 
 def _errors_of(checks):
@@ -224,11 +221,6 @@ def requests(v):
     return out
 
 
-def terminating(namespace):
-    """A namespace being deleted takes no new objects (the API server refuses them)."""
-    return (namespace.get("status") or {}).get("phase") == "Terminating"
-
-
 def _labels(obj):
     return (obj.get("metadata") or {}).get("labels") or {}
 
@@ -297,10 +289,10 @@ def plan(v, inventory, read, detail=False):
                 source, " (the cluster's Node objects report no InternalIP)" if source == "cluster" else ""))
         if v["network_policy_node_cidr_mode"] == "subnet" and node_list:
             node_list = _subnet(v, node_list, nodes, read)
-        existing = [n["metadata"]["name"] for n in read["namespaces"] if not terminating(n)] if read else list(
+        existing = [n["metadata"]["name"] for n in read["namespaces"] if not kubeobjects.terminating(n)] if read else list(
             v["network_policy_namespaces"])
         if read and v["network_policy_namespace_selector"]:
-            existing = [n["metadata"]["name"] for n in read["chosen"] if not terminating(n)]
+            existing = [n["metadata"]["name"] for n in read["chosen"] if not kubeobjects.terminating(n)]
         exclude = list(v["network_policy_exclude_namespaces"])
         exclude += [v["network_policy_system_namespace"], px["namespace"]]
         selection = policies.select_namespaces(existing, v["network_policy_namespaces"],

@@ -21,7 +21,11 @@ from __future__ import annotations
 import copy
 
 from ansible_collections.clusterguard.portworx.plugins.module_utils import ports as portlib
-from ansible_collections.clusterguard.portworx.plugins.plugin_utils import k8snames, netcalc
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils import k8snames, kubeobjects, netcalc
+
+# Defined once, in the module that network_policy and verify share; here for the filters.
+PolicyError = kubeobjects.PolicyError
+exempt_expressions = kubeobjects.exempt_expressions
 
 MODES = ("precise", "seed")
 # The document's exempt list: pods with any of these labels may reach the Portworx ports.
@@ -35,27 +39,11 @@ DOC_EXEMPT = [
 ]
 
 
-class PolicyError(ValueError):
-    """Input the policies cannot be built from."""
-
-
 def _check_name(value, what):
     check = k8snames.dns_label_error if what == "namespace" else k8snames.dns_subdomain_error
     if check(value):
         raise PolicyError("%s %s" % (what, check(value)))
     return value
-
-
-def exempt_expressions(exempt):
-    """The document's exempt list [{key, values}] as NotIn expressions of a pod selector: a pod
-    is selected when it carries none of the exempt labels."""
-    exprs = []
-    for item in exempt:
-        if (not isinstance(item, dict) or not isinstance(item.get("key"), str) or not isinstance(item.get("values"), list)
-                or not item["values"]):
-            raise PolicyError("exempt entry %r needs a key and a non-empty list of values" % (item,))
-        exprs.append({"key": item["key"], "operator": "NotIn", "values": [str(v) for v in item["values"]]})
-    return exprs
 
 
 def _world(version, except_cidrs):

@@ -20,11 +20,9 @@ import json
 from xml.etree import ElementTree
 
 from ansible_collections.clusterguard.portworx.plugins.module_utils import ports as portlib
-from ansible_collections.clusterguard.portworx.plugins.plugin_utils import cluster, k8snames, policies, portworx
-from ansible_collections.clusterguard.portworx.plugins.plugin_utils import cluster_policies as cnp
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils import cluster, k8snames, kubeobjects, portworx
 from ansible_collections.clusterguard.portworx.plugins.plugin_utils import matrix as tables
 from ansible_collections.clusterguard.portworx.plugins.plugin_utils import reachability as reach
-from ansible_collections.clusterguard.portworx.plugins.plugin_utils import network_policy_inputs as npi
 
 STATUSES = ("fail", "warn", "pass", "info")
 DEFAULT_PORTS = portlib.range_strings(portworx.port_map()["tcp"])
@@ -256,12 +254,12 @@ def cluster_requests():
         "daemonsets": (cluster.path("apps/v1", "daemonsets"), None, False),
         # every policy, not only ours: what pods may reach is decided by all of them
         "all_policies": (cluster.path("networking.k8s.io/v1", "networkpolicies"), None, False),
-        "all:BaselineAdminNetworkPolicy": (cluster.path(cnp.api_version("AdminNetworkPolicy"),
+        "all:BaselineAdminNetworkPolicy": (cluster.path(kubeobjects.admin_api_version("AdminNetworkPolicy"),
                                                         "baselineadminnetworkpolicies"), None, (403, 404)),
     }
-    for api in cnp.APIS:
-        for version in cnp.APIS[api]["versions"]:
-            out["all:%s:%s" % (api, version)] = (cluster.path(cnp.api_version(api, version), cnp.APIS[api]["plural"]),
+    for api in kubeobjects.ADMIN_APIS:
+        for version in kubeobjects.ADMIN_APIS[api]["versions"]:
+            out["all:%s:%s" % (api, version)] = (cluster.path(kubeobjects.admin_api_version(api, version), kubeobjects.ADMIN_APIS[api]["plural"]),
                                                  None, (403, 404))
     return out
 
@@ -269,8 +267,8 @@ def cluster_requests():
 def cluster_objects(read):
     """Every Admin and Baseline tier object, each once (in the first version served), with its kind."""
     out = []
-    for kind in list(cnp.APIS) + ["BaselineAdminNetworkPolicy"]:
-        versions = cnp.APIS[kind]["versions"] if kind in cnp.APIS else ("",)
+    for kind in list(kubeobjects.ADMIN_APIS) + ["BaselineAdminNetworkPolicy"]:
+        versions = kubeobjects.ADMIN_APIS[kind]["versions"] if kind in kubeobjects.ADMIN_APIS else ("",)
         for version in versions:
             items = read.get("all:%s:%s" % (kind, version) if version else "all:%s" % kind)
             if items is not None:
@@ -283,7 +281,7 @@ def judge_cluster(v, inventory, read, found):
     """(checks, reachability findings) of one cluster read: our objects as the plan wants
     them, and, while the role's state is present, what each protected pod can reach."""
     cni = sorted({d["metadata"]["name"] for d in read.get("daemonsets") or []
-                  if any(word in d["metadata"].get("name", "") for word in npi.CNI)})
+                  if any(word in d["metadata"].get("name", "") for word in kubeobjects.CNI)})
     checks = cluster_checks(v, found, read, found.get("missing_nodes") or [], cni,
                             partial_inventory=v["portworx_node_source"] in ("cluster", "list"))
     findings = []
@@ -328,7 +326,7 @@ def cluster_checks(v, found, read, missing_nodes, cni, partial_inventory=False):
     excluded = set(found.get("excluded") or [])
     psa_missing = {_meta(item).get("name") for item in found.get("psa_apply") or []}
     level = v["network_policy_pod_security"]
-    psa_labels = {npi.PSA_PREFIX + m: level for m in v["network_policy_pod_security_modes"]} if level else {}
+    psa_labels = {kubeobjects.PSA_PREFIX + m: level for m in v["network_policy_pod_security_modes"]} if level else {}
     host_network = {}
     for pod in read.get("pods") or []:
         if (pod.get("spec") or {}).get("hostNetwork"):
@@ -336,7 +334,7 @@ def cluster_checks(v, found, read, missing_nodes, cni, partial_inventory=False):
     for ns in sorted(read.get("namespaces") or [], key=lambda n: _meta(n).get("name")):
         name = _meta(ns).get("name")
         labels = _meta(ns).get("labels") or {}
-        if npi.terminating(ns):
+        if kubeobjects.terminating(ns):
             out.append(check("namespace", name, "policies", "info", "being deleted"))
         elif name in wanted:
             if differs.get(name) and name not in have_ours and (
@@ -372,7 +370,7 @@ def cluster_checks(v, found, read, missing_nodes, cni, partial_inventory=False):
                              "NetworkPolicy does not apply to hostNetwork pods: %s" % ", ".join(sorted(host_network[name]))))
         if psa_labels and name in wanted and name != v["network_policy_system_namespace"]:
             have = {k: labels.get(k) for k in psa_labels}
-            weaker = [k for k in psa_labels if npi.LEVELS.get(have[k], 0) < npi.LEVELS.get(level, 0)]
+            weaker = [k for k in psa_labels if kubeobjects.PSA_LEVELS.get(have[k], 0) < kubeobjects.PSA_LEVELS.get(level, 0)]
             if name in psa_missing or weaker:
                 out.append(check("namespace", name, "pod_security", "fail", "labels %s, wanted %s" % (
                     json.dumps(have, sort_keys=True), json.dumps(psa_labels, sort_keys=True))))
@@ -432,7 +430,7 @@ def protected_namespaces(v, found, read):
     out = []
     for ns in sorted(read.get("namespaces") or [], key=lambda n: _meta(n).get("name")):
         name = _meta(ns).get("name")
-        if npi.terminating(ns):
+        if kubeobjects.terminating(ns):
             continue
         if name == v["network_policy_system_namespace"]:
             out.insert(0, ns)
@@ -470,7 +468,7 @@ def reachability_checks(v, found, read, addresses):
     guarded = {"TCP": portlib.parse_ports(px.get("tcp") or DEFAULT_PORTS)}
     metrics_ranges = portlib.parse_ports(px.get("metrics") or [])
     model = reach.Cluster(read.get("all_policies") or [], read.get("cluster_objects") or [], read.get("nodes") or [])
-    exempt = {"matchExpressions": policies.exempt_expressions(v["network_policy_exempt_pods"])}
+    exempt = {"matchExpressions": kubeobjects.exempt_expressions(v["network_policy_exempt_pods"])}
     system = v["network_policy_system_namespace"]
     checks, findings = [], []
     for ns in protected_namespaces(v, found, read):
