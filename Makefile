@@ -8,7 +8,7 @@ LAB_WORKERS ?= 3
 # 1: lab-up also starts the NetworkPolicy engine (kube-router and pods as namespaces)
 LAB_ENGINE ?= 1
 
-.PHONY: help deps pydeps controlplane lab-up lab-down demo test unit lint sanity compat bench build docs clean
+.PHONY: help deps pydeps controlplane lab-up lab-down demo test unit coverage lint sanity compat bench build docs clean
 
 help:
 	@echo "make demo      bring up the lab, show reachability, run playbooks/site.yml, show it again"
@@ -17,6 +17,7 @@ help:
 	@echo "               (LAB_ENGINE=0: without kube-router and pods)"
 	@echo "make lab-down  remove the lab"
 	@echo "make unit      unit tests only (no lab)"
+	@echo "make coverage  unit tests with the coverage of the host module's logic"
 	@echo "make lint      ansible-lint, production profile"
 	@echo "make sanity    ansible-test sanity"
 	@echo "make compat    the ansible-core matrix, 2.16 to 2.21 (unit, sanity, lab)"
@@ -52,6 +53,12 @@ test:
 
 unit: pydeps
 	@$(VENV)/pytest -q tests/unit
+
+# how much of the host module's logic (module_utils) the unit tests run; the module itself
+# (commands, files, the lock) is proven on the lab workers
+coverage: pydeps
+	@$(VENV)/coverage run --include='plugins/module_utils/*,plugins/modules/port_firewall.py' -m pytest -q -p no:cacheprovider tests/unit
+	@$(VENV)/coverage report
 
 lint: deps
 	@$(VENV)/ansible-lint --offline

@@ -256,19 +256,15 @@ drift:
 """
 
 import fcntl
-import ipaddress
 import os
 import time
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.clusterguard.portworx.plugins.module_utils import firewall as fw
+from ansible_collections.clusterguard.portworx.plugins.module_utils import firewall_plan as fp
 from ansible_collections.clusterguard.portworx.plugins.module_utils import ports as portlib
 
-FAMILIES = ("ipv4", "ipv6")
-# Programs that write the whole filter table and every ipset back at the end of a sync, by a
-# chain prefix that only they create.
-REWRITERS = {"kube-router": "KUBE-ROUTER-"}
 SETTLE_ATTEMPTS = 10
 
 
@@ -303,6 +299,9 @@ def ssh_connection():
 
 
 class PortFirewall:
+    """The I/O of one run: arguments, the lock, reads, commands and writes. What to change is
+    decided in module_utils/firewall_plan."""
+
     def __init__(self, module):
         self.module = module
         params = module.params
@@ -314,9 +313,13 @@ class PortFirewall:
         self.unit_wanted = self.files_wanted and params["boot_unit"]
         self.missing = []
         self.plans = {}
-        self.udp_ranges = []
         self.unit_args = ""
         self.other_backend = "legacy"
+        self.want = fp.Wanted(chain=self.chain, present=self.state == "present", port_ranges=[],
+                              sources={"ipv4": [], "ipv6": []}, protocols=params["protocols"])
+
+    def fail(self, msg, **kwargs):
+        self.module.fail_json(msg=msg, **kwargs)
 
     # -- one run at a time ------------------------------------------------
     def lock(self, timeout):
@@ -330,11 +333,11 @@ class PortFirewall:
             os.makedirs(directory, mode=0o750)
         error = fw.directory_error(directory, os.lstat(directory))
         if error:
-            self.module.fail_json(msg="persist_dir: %s; nothing was changed" % error)
+            self.fail("persist_dir: %s; nothing was changed" % error)
         try:
             fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | os.O_NOFOLLOW)
         except OSError as exc:
-            self.module.fail_json(msg="the lock on %s cannot be taken: %s; nothing was changed" % (directory, exc))
+            self.fail("the lock on %s cannot be taken: %s; nothing was changed" % (directory, exc))
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -342,9 +345,9 @@ class PortFirewall:
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    self.module.fail_json(msg="another run of port_firewall holds the lock on %s (pid %s) for more "
-                                              "than %d s (lock_timeout); nothing was changed" % (
-                                                  directory, lock_holder(os.fstat(fd)) or "?", timeout))
+                    holder = lock_holder(os.fstat(fd)) or "?"
+                    self.fail("another run of port_firewall holds the lock on %s (pid %s) for more than %d s "
+                              "(lock_timeout); nothing was changed" % (directory, holder, timeout))
                 time.sleep(0.1)
         self.lock_fd = fd
 
@@ -352,7 +355,7 @@ class PortFirewall:
     def run(self, args, data=None, check=True):
         rc, out, err = self.module.run_command(args, data=data, binary_data=data is not None)
         if check and rc != 0:
-            self.module.fail_json(msg="%s failed (rc=%d): %s" % (" ".join(args), rc, (err or out).strip()))
+            self.fail("%s failed (rc=%d): %s" % (" ".join(args), rc, (err or out).strip()))
         return rc, out, err
 
     def binary(self, name):
@@ -361,27 +364,26 @@ class PortFirewall:
     # -- reading --------------------------------------------------------
     def read_family(self, ip_version, wanted):
         cmd = fw.FAMILY[ip_version][3]
-        path = self.binary(cmd)
-        plan = {"cmd": cmd, "path": path, "wanted": wanted, "table": None}
-        if not path:
+        plan = fp.FamilyPlan(ip_version=ip_version, cmd=cmd, wanted=wanted, path=self.binary(cmd))
+        if not plan.path:
             if wanted:
                 self.missing.append("iptables")
             return plan
-        rc, out, err = self.run([path, "-w", "-S"], check=False)
+        rc, out, err = self.run([plan.path, "-w", "-S"], check=False)
         if rc != 0:
             if wanted and not self.check:
-                self.module.fail_json(msg="%s cannot run on this host (%s); guard this family elsewhere or "
-                                          "leave it out of ip_versions (host_firewall_ipv6: false)" % (cmd, err.strip()))
-            plan["error"] = err.strip()
+                self.fail("%s cannot run on this host (%s); guard this family elsewhere or leave it out of "
+                          "ip_versions (host_firewall_ipv6: false)" % (cmd, err.strip()))
+            plan.error = err.strip()
             return plan
-        plan["table"] = fw.TableState(out)
+        plan.table = fw.TableState(out)
         return plan
 
     def read_sets(self):
         path = self.binary("ipset")
         if not path:
             return None, {}
-        rc, out, err = self.run([path, "save"], check=False)
+        rc, out, _err = self.run([path, "save"], check=False)
         if rc != 0:
             return None, {}
         return path, fw.parse_sets(out)
@@ -407,7 +409,7 @@ class PortFirewall:
         reverse), per family, where a chain or jump of ours is: packets meet both back-ends, so a
         copy there keeps dropping (or stops guarding) whatever this back-end says."""
         found = {}
-        for ip_version in FAMILIES:
+        for ip_version in fp.FAMILIES:
             cmd = "%s-%s" % (fw.FAMILY[ip_version][3], self.other_backend)
             save = self.binary(cmd + "-save")
             if not save or not self.binary(cmd + "-restore"):
@@ -422,125 +424,6 @@ class PortFirewall:
                 found[cmd] = table
         return found
 
-    def plan_other_copies(self, present):
-        """Warn of copies of ours in the other back-end (present), or plan their removal (absent)."""
-        copies = self.other_copies()
-        if present:
-            for cmd, table in sorted(copies.items()):
-                self.module.warn("%s also holds a chain of ours (%s), which still applies to packets beside this "
-                                 "run's chain; remove it with host_firewall_state: absent, or by hand" % (
-                                     cmd, ", ".join(table.our_chains() or table.marked_jumps())))
-            return {}
-        payloads = {}
-        for cmd, table in copies.items():
-            used = [r for c in table.our_chains() for r in table.references(c)]
-            if used or table.foreign_jumps():
-                self.module.fail_json(msg="%s holds a chain of ours that other rules use (%s), or a jump of ours to a "
-                                          "chain that is not ours: remove it by hand. Nothing was changed" % (
-                                              cmd, "; ".join(used[:3]) or ", ".join(table.foreign_jumps())))
-            jumps = [w for w in table.input if fw.MARKER in w]
-            payloads[cmd] = fw.restore_payload(None, [], delete_jumps=jumps, drop_chains=table.our_chains())
-        return payloads
-
-    # -- planning -------------------------------------------------------
-    def plan_family(self, ip_version, plan, sets, use_set, port_ranges, sources, keep_sets=False):
-        table = plan["table"]
-        target = self.chain if plan["wanted"] else None
-        if target:
-            error = table.owner_error(target)
-            if error:
-                self.module.fail_json(msg="chain (host_firewall_chain): %s (%s)" % (error, plan["cmd"]))
-        foreign = [c for c in table.foreign_jumps() if c != target]
-        if foreign:
-            self.module.fail_json(msg="%s: INPUT jumps to %s with our comment %s, but %s holds rules without it "
-                                      "(%r): not ours, so it is left alone; delete that jump by hand if it is not "
-                                      "wanted. Nothing was changed" % (
-                                          plan["cmd"], ", ".join(foreign), fw.MARKER, foreign[0],
-                                          " ".join(table.unmarked(foreign[0])[0])))
-        ours = table.our_chains()
-        if target and table.is_legacy_ours(target) and target not in ours:
-            ours.append(target)
-        if not target and table.is_legacy_ours(self.chain) and self.chain not in ours:
-            ours.append(self.chain)
-        stale = [c for c in ours if c != target]
-        for chain in stale:
-            used = table.references(chain)
-            if used:
-                self.module.fail_json(msg="%s: our chain %s goes, but %s also uses it (%s): delete that reference, "
-                                          "then run again. Nothing was changed" % (
-                                              plan["cmd"], chain, "a rule" if len(used) == 1 else "%d rules" % len(
-                                                  used), "; ".join(used[:3])))
-        name = fw.set_name(self.chain, ip_version)
-        plan.update(set_name=name if (target and use_set) else None, stale=stale, sources=sources)
-        if target and use_set and name in sets:
-            error = fw.set_error(sets[name], name, ip_version)
-            if error:
-                self.module.fail_json(msg="chain (host_firewall_chain): %s" % error)
-        # sets of ours that go: those of stale chains, and ours when no longer used
-        doomed = []
-        for chain in stale + ([self.chain] if target and not use_set else []):
-            for candidate in [fw.set_name(chain, ip_version)] + table.sets_of(chain):
-                info = sets.get(candidate)
-                if (candidate not in doomed and candidate != plan["set_name"] and info
-                        and info["type"] == "hash:net" and candidate.startswith(chain + "-")):
-                    doomed.append(candidate)
-        # Where kube-router runs, a destroyed set comes back at its next sync: leave them, unused.
-        plan["kept_sets"] = doomed if keep_sets else []
-        plan["destroy_sets"] = [] if keep_sets else doomed
-        plan["delete_jumps"] = [w for w in table.input if fw.MARKER in w and table.target(w) in stale]
-        plan["delete_jumps"] += [w for c in ours for w in table.input if w == ("-A", "INPUT", "-j", c)]
-        have = [fw.rule_key(r) for r in table.chain_rules(target)] if target and target in table.chains else None
-        plan["have_rules"] = table.chain_rules(target) if have is not None else []
-        plan["jumps_before"] = [" ".join(w) for w in table.input if table.target(w) in ours or
-                                (target and table.target(w) == target)]
-        if target:
-            want = fw.chain_rules(target, sources, port_ranges, self.module.params["protocols"], plan["set_name"],
-                                  self.udp_ranges)
-            marked = [w for w in table.input if fw.MARKER in w and table.target(w) == target]
-            plan["want_rules"] = want
-            plan["insert_jump"] = not marked
-            plan["delete_jumps"] += marked[1:]
-            plan["chain_changed"] = (have != [fw.rule_key(r) for r in want] or bool(plan["delete_jumps"])
-                                     or plan["insert_jump"] or bool(stale))
-            members = sets.get(name, {}).get("members") if name in sets else None
-            plan["set_exists"] = members is not None
-            plan["set_changed"] = bool(plan["set_name"]) and members != sources
-            plan["earlier_accepts"] = table.earlier_accepts(target, port_ranges)
-            first = table.input[0] if table.input else None
-            plan["jump_first"] = bool(first) and fw.MARKER in first and table.target(first) == target
-        else:
-            plan["want_rules"] = []
-            plan["insert_jump"] = False
-            plan["chain_changed"] = bool(stale) or bool(plan["delete_jumps"])
-            plan["set_changed"] = False
-            plan["earlier_accepts"] = []
-            plan["jump_first"] = False
-        plan["changed"] = plan["chain_changed"] or plan["set_changed"] or bool(plan["destroy_sets"])
-        return plan
-
-    def check_ssh_port(self, port_ranges, sources):
-        conn = ssh_connection()
-        if not conn:
-            return
-        client, port = conn
-        if not portlib.intersect(port_ranges, [(port, port)]):
-            return
-        try:
-            addr = ipaddress.ip_address(client.split("%")[0])
-        except ValueError:
-            return
-        if addr.version == 6 and addr.ipv4_mapped is not None:
-            addr = addr.ipv4_mapped
-        family = "ipv4" if addr.version == 4 else "ipv6"
-        if family not in self.module.params["ip_versions"]:
-            return
-        if not any(addr in ipaddress.ip_network(s) for s in sources[family]):
-            self.module.fail_json(
-                msg="ports %s include %d, the SSH port this run is connected on, and the client %s is "
-                "not an allowed source: this would cut the connection" % (
-                    ",".join(portlib.range_strings(port_ranges)), port, client))
-
-    # -- files and the unit --------------------------------------------
     def read_file(self, path):
         try:
             with open(path) as handle:
@@ -563,51 +446,17 @@ class PortFirewall:
                 out.append(path)
         return out
 
-    def plan_files(self, wanted):
-        """{path: content or None (remove)} for every file of ours that is not as wanted."""
-        old_unit = self.read_file(fw.UNIT_PATH)
+    def read_files(self, wanted):
+        """{path: (content, mode)} of our files (in the persist directory and the one the unit
+        names) and of every wanted path."""
         dirs = [self.persist_dir]
-        old_dir = fw.unit_persist_dir(old_unit)
+        old_dir = fw.unit_persist_dir(self.read_file(fw.UNIT_PATH))
         if old_dir and old_dir not in dirs:
             dirs.append(old_dir)
-        changes = {}
-        for directory in dirs:
-            for path in self.our_files(directory):
-                if path not in wanted:
-                    changes[path] = None
-        for path, content in wanted.items():
-            if self.read_file(path) != content or (os.path.exists(path) and os.stat(path).st_mode & 0o7777 != 0o640):
-                changes[path] = content
-        return changes
+        paths = [p for d in dirs for p in self.our_files(d)] + list(wanted)
+        return {p: (self.read_file(p), os.stat(p).st_mode if os.path.exists(p) else None) for p in paths}
 
-    def plan_unit(self):
-        """(changes, status): files of the unit to write or remove, and what to tell."""
-        systemd = os.path.isdir("/run/systemd/system")
-        unit = self.read_file(fw.UNIT_PATH)
-        script = self.read_file(fw.RESTORE_SCRIPT)
-        ours_unit = unit is not None and fw.MARKER in unit
-        ours_script = script is not None and fw.MARKER in script
-        if not self.unit_wanted:
-            changes = {}
-            if ours_unit:
-                changes[fw.UNIT_PATH] = None
-            if ours_script:
-                changes[fw.RESTORE_SCRIPT] = None
-            if os.path.islink(fw.UNIT_WANTS):
-                changes[fw.UNIT_WANTS] = None
-            return changes, "absent"
-        if not systemd:
-            return {}, "no systemd"
-        changes = {}
-        want_unit = fw.unit_file(self.persist_dir, self.chain, self.unit_args)
-        if unit != want_unit:
-            changes[fw.UNIT_PATH] = want_unit
-        if script != fw.restore_script():
-            changes[fw.RESTORE_SCRIPT] = fw.restore_script()
-        if not os.path.islink(fw.UNIT_WANTS):
-            changes[fw.UNIT_WANTS] = "enable"
-        return changes, "enabled"
-
+    # -- writing --------------------------------------------------------
     def write(self, path, content, mode):
         """Write a whole file or none: a temporary file beside it, never through a link, synced,
         renamed over it, and the directory synced, so a crash leaves the old file or the new one."""
@@ -621,7 +470,7 @@ class PortFirewall:
             os.makedirs(directory, mode=0o750)
         error = fw.directory_error(directory, os.lstat(directory))
         if error:
-            self.module.fail_json(msg=error)
+            self.fail(error)
         tmp = os.path.join(directory, ".%s.%d.tmp" % (os.path.basename(path), os.getpid()))
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0), mode)
         try:
@@ -651,103 +500,120 @@ class PortFirewall:
             self.run([systemctl, "enable", fw.UNIT_NAME])
 
     # -- the run --------------------------------------------------------
-    def main(self):
+    def check_arguments(self):
+        """Every argument, before any command runs or any lock is taken."""
         params = self.module.params
         for option, error in (("chain", fw.chain_error(self.chain)),
                               ("persist_dir", fw.persist_dir_error(params["persist_dir"])),
                               ("settle", fw.settle_error(params["settle"]))):
             if error:
-                self.module.fail_json(msg="%s: %s" % (option, error))
+                self.fail("%s: %s" % (option, error))
         if not 0 <= params["lock_timeout"] <= 3600:
-            self.module.fail_json(msg="lock_timeout: %r must be 0 to 3600 seconds" % params["lock_timeout"])
-        present = self.state == "present"
-        port_ranges, sources = [], {"ipv4": [], "ipv6": []}
-        if present:
-            try:
-                port_ranges = portlib.parse_ports(params["ports"] or [])
-                self.udp_ranges = portlib.parse_ports(params["udp_ports"] or [])
-                sources = fw.split_sources(params["sources"])
-            except (portlib.PortSpecError, fw.FirewallSpecError) as exc:
-                self.module.fail_json(msg=str(exc))
-            if not port_ranges:
-                self.module.fail_json(msg="ports: at least one port is required with state=present")
-            self.check_ssh_port(port_ranges, sources)
-            tcp = port_ranges if "tcp" in params["protocols"] else []
-            udp = portlib.parse_ports(["%d-%d" % r for r in self.udp_ranges + (
-                port_ranges if "udp" in params["protocols"] else [])])
-            self.unit_args = fw.unit_args(params["ip_versions"], tcp, udp)
+            self.fail("lock_timeout: %r must be 0 to 3600 seconds" % params["lock_timeout"])
+        if not self.want.present:
+            return
+        try:
+            self.want.port_ranges = portlib.parse_ports(params["ports"] or [])
+            self.want.udp_ranges = portlib.parse_ports(params["udp_ports"] or [])
+            self.want.sources = fw.split_sources(params["sources"])
+        except (portlib.PortSpecError, fw.FirewallSpecError) as exc:
+            self.fail(str(exc))
+        if not self.want.port_ranges:
+            self.fail("ports: at least one port is required with state=present")
+        error = fp.ssh_cut_error(ssh_connection(), self.want.port_ranges, self.want.sources, params["ip_versions"])
+        if error:
+            self.fail(error)
+        tcp = self.want.port_ranges if "tcp" in params["protocols"] else []
+        udp = portlib.parse_ports(["%d-%d" % r for r in self.want.udp_ranges + (
+            self.want.port_ranges if "udp" in params["protocols"] else [])])
+        self.unit_args = fw.unit_args(params["ip_versions"], tcp, udp)
+
+    def main(self):
+        params = self.module.params
+        self.check_arguments()
+        want = self.want
         # every argument is checked: from here to the last write, one run at a time
         self.lock(params["lock_timeout"])
 
         backend = self.backend()
-        ipset_path, use_set = self.plan_tables(present, port_ranges, sources)
+        ipset_path, use_set = self.plan_tables()
         if self.missing and not self.check and "iptables" in self.missing:
-            self.module.fail_json(msg="iptables is not installed on this host (missing: %s)" % ", ".join(self.missing),
-                                  missing_packages=self.missing)
+            self.fail("iptables is not installed on this host (missing: %s)" % ", ".join(self.missing),
+                      missing_packages=self.missing)
 
         wanted_files = {}
         if self.files_wanted:
             for ip_version, plan in self.plans.items():
-                if plan["wanted"] and plan["table"] is not None:
-                    for name, content in fw.persisted_files(self.chain, ip_version, sources[ip_version], port_ranges,
-                                                            params["protocols"], use_set, self.udp_ranges).items():
+                if plan.wanted and plan.readable:
+                    for name, content in fw.persisted_files(self.chain, ip_version, want.sources[ip_version],
+                                                            want.port_ranges, want.protocols, use_set,
+                                                            want.udp_ranges).items():
                         wanted_files[os.path.join(self.persist_dir, name)] = content
-        file_changes = self.plan_files(wanted_files)
-        unit_changes, unit_status = self.plan_unit()
+        file_changes = fp.file_changes(wanted_files, self.read_files(wanted_files))
+        unit_changes, unit_status = fp.unit_changes(
+            self.unit_wanted, os.path.isdir("/run/systemd/system"), self.read_file(fw.UNIT_PATH),
+            self.read_file(fw.RESTORE_SCRIPT), os.path.islink(fw.UNIT_WANTS),
+            fw.unit_file(self.persist_dir, self.chain, self.unit_args), fw.restore_script())
 
         for directory in sorted({os.path.dirname(p) for p in list(file_changes) + list(unit_changes)}):
             if os.path.lexists(directory):
                 error = fw.directory_error(directory, os.lstat(directory))
                 if error:
-                    self.module.fail_json(msg="%s; nothing was changed" % error)
+                    self.fail("%s; nothing was changed" % error)
         leftovers = self.last_resort_leftovers()
-        other_copies = self.plan_other_copies(present)
-        changed = (any(p.get("changed") for p in self.plans.values() if p["table"] is not None)
+        try:
+            warnings, other_copies = fp.other_copies(self.other_copies(), want.present)
+        except fp.PlanError as exc:
+            self.fail(str(exc))
+        for warning in warnings:
+            self.module.warn(warning)
+        changed = (any(p.changed for p in self.plans.values() if p.readable)
                    or bool(file_changes) or bool(unit_changes) or "iptables" in self.missing or bool(leftovers)
                    or bool(other_copies))
-        kept = sorted({s for p in self.plans.values() if p["table"] is not None for s in p.get("kept_sets") or []})
+        kept = sorted({s for p in self.plans.values() if p.readable for s in p.kept_sets})
         if kept and changed:
             self.module.warn("left in place, unused: ipset %s (%s would create it again)" % (
-                ", ".join(kept), ", ".join(self.rewriters())))
+                ", ".join(kept), ", ".join(fp.rewriters(self.plans))))
         if changed and not self.check:
             self.apply(ipset_path)
-            self.settle(present, port_ranges, sources)
+            self.settle()
             self.remove_last_resort(leftovers)
             for cmd, payload in sorted(other_copies.items()):
                 self.run([self.binary(cmd + "-restore"), "-w", "--noflush"], data=payload)
             for path, content in sorted(file_changes.items()):
                 self.write(path, content, 0o640)
             self.apply_unit(unit_changes)
-        self.exit(changed, backend, wanted_files, file_changes, unit_changes, unit_status)
+        self.module.exit_json(**fp.result(self.chain, self.plans, changed, self.missing, backend, wanted_files,
+                                          file_changes, unit_changes, unit_status, diff=self.module._diff))
 
-    def plan_tables(self, present, port_ranges, sources):
+    def plan_tables(self):
         """Read both families and the ipsets and plan each family; (ipset path, whether a set is used)."""
         mode = self.module.params["ipset"]
+        present = self.want.present
         self.missing = []
         ipset_path, sets = self.read_sets()
         if present and mode != "never" and not self.binary("ipset"):
             self.missing.append("ipset")
             if mode == "always" and not self.check:
-                self.module.fail_json(msg="ipset=always but the ipset command is not installed")
+                self.fail("ipset=always but the ipset command is not installed")
         if present and mode != "never" and self.binary("ipset") and not ipset_path:
             if mode == "always" and not self.check:
-                self.module.fail_json(msg="ipset=always but the ipset command does not work on this host")
-        for ip_version in FAMILIES:
+                self.fail("ipset=always but the ipset command does not work on this host")
+        for ip_version in fp.FAMILIES:
             wanted = present and ip_version in self.module.params["ip_versions"]
             self.plans[ip_version] = self.read_family(ip_version, wanted)
-        found = self.rewriters()
-        # kube-router (v2.1.0, as k3s ships it) also writes back every ipset it does not own, as it
-        # saw them at the end of its previous sync, so a set we change is put back at its next
-        # sync (cloudnativelabs/kube-router#1677). One rule per source survives it.
-        use_set = present and mode != "never" and bool(ipset_path) and not (found and mode == "auto")
+        found = fp.rewriters(self.plans)
+        use_set = fp.use_set(present, mode, bool(ipset_path), found)
         if found and present and mode == "always":
             self.module.warn("ipset=always on a host where %s runs: it puts ipsets it does not own back as it saw "
                              "them (cloudnativelabs/kube-router#1677), which undoes our changes to the set; "
                              "ipset=auto uses one rule per source there" % ", ".join(found))
-        for ip_version, plan in self.plans.items():
-            if plan["table"] is not None:
-                self.plan_family(ip_version, plan, sets, use_set, port_ranges, sources[ip_version],
-                                 keep_sets=bool(found))
+        try:
+            for plan in self.plans.values():
+                if plan.readable:
+                    fp.family_plan(plan, self.want, sets, use_set, keep_sets=bool(found))
+        except fp.PlanError as exc:
+            self.fail(str(exc))
         self.missing = sorted(set(self.missing))
         return ipset_path, use_set
 
@@ -779,85 +645,41 @@ class PortFirewall:
                         handle.write("0\n")
                 os.remove(fw.IPV6_OFF)
 
-    def rewriters(self):
-        """Programs on this host that write whole tables back (kube-router, also inside k3s): each of
-        their syncs saves the filter table and every ipset, and restores them all when it ends."""
-        return sorted({name for plan in self.plans.values() if plan["table"] is not None
-                       for name, prefix in REWRITERS.items() if any(c.startswith(prefix) for c in plan["table"].chains)})
-
-    def settle(self, present, port_ranges, sources):
+    def settle(self):
         """Where a whole-table rewriter runs, a sync that was under way when we wrote puts its old
         copy back when it ends, and undoes our change. Read back once every sync that may have
         begun before the write has ended, and write again while the change keeps being undone."""
-        found = self.rewriters()
+        found = fp.rewriters(self.plans)
         if not found:
             return
         undone = 0
         for _attempt in range(SETTLE_ATTEMPTS):
             time.sleep(self.module.params["settle"])
-            ipset_path, _use_set = self.plan_tables(present, port_ranges, sources)
-            if not any(p.get("changed") for p in self.plans.values() if p["table"] is not None):
+            ipset_path, _use_set = self.plan_tables()
+            if not any(p.changed for p in self.plans.values() if p.readable):
                 if undone:
                     self.module.warn("%s undid our change %d time(s) (it writes whole tables back at the end of "
                                      "each sync); written again and read back as wanted" % (", ".join(found), undone))
                 return
             undone += 1
             self.apply(ipset_path)
-        self.module.fail_json(msg="%s undid our change %d times in a row (it writes whole tables back at the end "
-                                  "of each sync): run again when it is quieter" % (", ".join(found), undone))
+        self.fail("%s undid our change %d times in a row (it writes whole tables back at the end of each sync): run "
+                  "again when it is quieter" % (", ".join(found), undone))
 
     def apply(self, ipset_path):
-        for ip_version, plan in self.plans.items():
-            if plan["table"] is None or not plan.get("changed"):
+        for plan in self.plans.values():
+            if not plan.readable or not plan.changed:
                 continue
-            if plan["set_changed"]:
+            if plan.set_changed:
                 self.run([ipset_path, "restore"], data=fw.ipset_payload(
-                    plan["set_name"], ip_version, plan["sources"], plan["set_exists"]))
-            if plan["chain_changed"]:
-                target = self.chain if plan["wanted"] else None
-                payload = fw.restore_payload(target, plan["want_rules"], insert_jump=plan["insert_jump"],
-                                             delete_jumps=plan["delete_jumps"], drop_chains=plan["stale"])
-                self.run([self.binary(plan["cmd"] + "-restore"), "-w", "--noflush"], data=payload)
-            for name in plan["destroy_sets"]:
+                    plan.set_name, plan.ip_version, plan.sources, plan.set_exists))
+            if plan.chain_changed:
+                target = self.chain if plan.wanted else None
+                payload = fw.restore_payload(target, plan.want_rules, insert_jump=plan.insert_jump,
+                                             delete_jumps=plan.delete_jumps, drop_chains=plan.stale)
+                self.run([self.binary(plan.cmd + "-restore"), "-w", "--noflush"], data=payload)
+            for name in plan.destroy_sets:
                 self.run([ipset_path, "destroy", name], check=False)
-
-    def exit(self, changed, backend, wanted_files, file_changes, unit_changes, unit_status):
-        families = {}
-        for ip_version, plan in self.plans.items():
-            if plan["table"] is None:
-                continue
-            families[ip_version] = dict(
-                chain=self.chain if plan["wanted"] else None, set_name=plan["set_name"],
-                sources=plan["sources"] if plan["wanted"] else [], rules=plan["want_rules"],
-                jump_first=plan["jump_first"],
-                earlier_accepts=plan["earlier_accepts"], removed_chains=plan["stale"])
-        drift = {"files": sorted(file_changes), "boot_unit": sorted(unit_changes)}
-        for ip_version, plan in self.plans.items():
-            drift[ip_version] = _family_drift(plan) if plan["table"] is not None else []
-        v4 = families.get("ipv4", {})
-        result = dict(
-            changed=changed, pending=changed, missing_packages=self.missing, backend=backend, families=families,
-            rules=v4.get("rules") or [], set_name=v4.get("set_name"),
-            sources=[s for f in ("ipv4", "ipv6") for s in families.get(f, {}).get("sources", [])],
-            persisted=sorted(wanted_files), boot_unit=unit_status, drift=drift)
-        if self.module._diff:
-            before, after = {}, {}
-            for ip_version, plan in self.plans.items():
-                if plan["table"] is None:
-                    continue
-                before[ip_version] = dict(chain=self.chain if plan["have_rules"] else None,
-                                          rules=plan["have_rules"], jumps=plan["jumps_before"])
-                after[ip_version] = dict(chain=self.chain if plan["wanted"] else None, set_name=plan["set_name"],
-                                         members=plan["sources"] if plan["set_name"] else [],
-                                         rules=plan["want_rules"],
-                                         jumps=[fw.jump_rule(self.chain)] if plan["wanted"] else [])
-            files = ["# %s %s" % ("remove" if c is None else "write", p)
-                     for p, c in sorted(list(file_changes.items()) + list(unit_changes.items()))]
-            result["diff"] = dict(before=fw.state_text(before),
-                                  after=fw.state_text(after) + ("\n".join(files) + "\n" if files else ""),
-                                  before_header="%s (iptables, ip6tables)" % self.chain,
-                                  after_header="%s (iptables, ip6tables)" % self.chain)
-        self.module.exit_json(**result)
 
 
 def lock_holder(st):
@@ -881,21 +703,6 @@ def fsync_dir(directory):
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def _family_drift(plan):
-    """What differs in one family, in words the verify report uses."""
-    out = []
-    have = [fw.rule_key(r) for r in plan["have_rules"]]
-    if plan["wanted"] and (not plan["have_rules"] or have != [fw.rule_key(r) for r in plan["want_rules"]]):
-        out.append("rules")
-    if plan["insert_jump"] or plan["delete_jumps"]:
-        out.append("jump")
-    if plan["set_changed"] or plan["destroy_sets"]:
-        out.append("set")
-    if plan["stale"]:
-        out.append("stale")
-    return out
 
 
 def main():

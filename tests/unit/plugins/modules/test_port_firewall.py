@@ -66,27 +66,6 @@ def test_ssh_session_is_found_in_a_parent_when_sudo_dropped_it():
     assert out.strip() == "('192.0.2.7', 9005)"
 
 
-def family_plan(**change):
-    plan = {"wanted": True, "have_rules": ["-A C -j DROP"], "want_rules": ["-A C -j DROP"], "insert_jump": False,
-            "delete_jumps": [], "set_changed": False, "destroy_sets": [], "stale": []}
-    plan.update(change)
-    return plan
-
-
-@pytest.mark.parametrize("change, drift", [
-    ({}, []),
-    ({"have_rules": []}, ["rules"]),
-    ({"want_rules": ["-A C -j RETURN", "-A C -j DROP"]}, ["rules"]),
-    ({"insert_jump": True}, ["jump"]),
-    ({"delete_jumps": [("-A", "INPUT", "-j", "C")]}, ["jump"]),
-    ({"set_changed": True}, ["set"]),
-    ({"stale": ["OLD"], "insert_jump": True}, ["jump", "stale"]),
-    ({"wanted": False, "have_rules": [], "want_rules": []}, []),
-])
-def test_drift_names_what_differs_in_a_family(change, drift):
-    assert port_firewall._family_drift(family_plan(**change)) == drift
-
-
 @pytest.mark.parametrize("args, message", [
     ({"chain": "-F", "ports": ["9001"]}, "not starting with '-'"),
     ({"chain": "DOCKER-USER", "ports": ["9001"]}, "Docker"),
