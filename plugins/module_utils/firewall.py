@@ -123,34 +123,28 @@ def swap_set_name(name):
     return "cgswap-" + hashlib.sha1(name.encode()).hexdigest()[:12]
 
 
+def _source_network(src):
+    """One source as a network; FirewallSpecError naming it when it is none."""
+    if "%" in str(src):
+        raise FirewallSpecError("sources: %r has a zone (%%): iptables matches no zone; give the address alone" % (src,))
+    try:
+        return ipaddress.ip_network(str(src).strip(), strict=True)
+    except ValueError as exc:
+        raise FirewallSpecError("sources: %r is not a network (%s)" % (src, exc)) from None
+
+
 def normalize_sources(sources, ip_version):
     """Canonical CIDR strings of one family, merged, as iptables -S and ipset print them."""
     version = FAMILY[ip_version][1]
-    out = []
-    for src in sources:
-        if "%" in str(src):
-            raise FirewallSpecError("sources: %r has a zone (%%): iptables matches no zone; give the address alone"
-                                    % (src,))
-        try:
-            net = ipaddress.ip_network(str(src).strip(), strict=True)
-        except ValueError as exc:
-            raise FirewallSpecError("sources: %r is not a network (%s)" % (src, exc)) from None
-        if net.version == version:
-            out.append(net)
-    return [str(n) for n in ipaddress.collapse_addresses(out)]
+    nets = [net for net in (_source_network(src) for src in sources) if net.version == version]
+    return [str(n) for n in ipaddress.collapse_addresses(nets)]
 
 
 def split_sources(sources):
     """Check every source and split them by family: {'ipv4': [...], 'ipv6': [...]}."""
     out = {"ipv4": [], "ipv6": []}
     for src in sources:
-        if "%" in str(src):
-            raise FirewallSpecError("sources: %r has a zone (%%): iptables matches no zone; give the address alone"
-                                    % (src,))
-        try:
-            net = ipaddress.ip_network(str(src).strip(), strict=True)
-        except ValueError as exc:
-            raise FirewallSpecError("sources: %r is not a network (%s)" % (src, exc)) from None
+        net = _source_network(src)
         if net.version == 6 and net.network_address.ipv4_mapped is not None:
             raise FirewallSpecError("sources: %r is an IPv4-mapped IPv6 address; give the IPv4 address" % (src,))
         out["ipv4" if net.version == 4 else "ipv6"].append(str(net))

@@ -33,14 +33,7 @@ description:
 options: {}
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-  platform:
-    support: full
-    platforms: posix
+  - clusterguard.portworx.controller_action
 notes:
   - Use it with C(run_once), as the role does; it covers every host of the play by itself.
 """

@@ -31,14 +31,7 @@ description:
 options: {}
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-  platform:
-    support: full
-    platforms: posix
+  - clusterguard.portworx.controller_action
 requirements:
   - kubernetes (Python) on the controller
   - netaddr on the controller

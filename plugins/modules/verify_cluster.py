@@ -36,14 +36,7 @@ description:
 options: {}
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-  platform:
-    support: full
-    platforms: posix
+  - clusterguard.portworx.controller_action
 notes:
   - Secrets of the connection settings appear in no output; see P(clusterguard.portworx.network_policy_plan#module).
 """
