@@ -11,7 +11,8 @@ import subprocess
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.clusterguard.portworx.plugins.plugin_utils import cluster, host_firewall_inputs, portworx, spec
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils import cluster, portworx, spec
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils.host_firewall import inputs as host_firewall_inputs
 from ansible_collections.clusterguard.portworx.plugins.plugin_utils import nodes as nodelib
 
 SSH_CONNECTIONS = ("ssh", "smart", "paramiko", "paramiko_ssh", "ansible.builtin.ssh",

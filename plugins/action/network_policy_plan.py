@@ -11,8 +11,8 @@ import os
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.clusterguard.portworx.plugins.plugin_utils import cluster
-from ansible_collections.clusterguard.portworx.plugins.plugin_utils import network_policy_gather as gathering
-from ansible_collections.clusterguard.portworx.plugins.plugin_utils import network_policy_inputs as npi
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils.network_policy import gather as gathering
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils.network_policy import inputs as npi
 
 
 def first_lines(directory):

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.clusterguard.portworx.plugins.plugin_utils import verify
-from ansible_collections.clusterguard.portworx.plugins.plugin_utils import network_policy_gather as gathering
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils.verify import checks as verify
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils.network_policy import gather as gathering
 
 
 class ActionModule(ActionBase):

@@ -12,7 +12,8 @@ import os
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.clusterguard.portworx.plugins.plugin_utils import matrix, verify
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils.verify import matrix
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils.verify import checks as verify
 
 
 class ActionModule(ActionBase):

@@ -100,7 +100,7 @@ _value:
   elements: dict
 """
 
-from ansible_collections.clusterguard.portworx.plugins.plugin_utils import policies
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils.network_policy import policies
 from ansible_collections.clusterguard.portworx.plugins.plugin_utils.filters import filter_errors
 
 

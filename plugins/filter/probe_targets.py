@@ -47,7 +47,7 @@ _value:
   type: dict
 """
 
-from ansible_collections.clusterguard.portworx.plugins.plugin_utils import verify
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils.verify import checks as verify
 from ansible_collections.clusterguard.portworx.plugins.plugin_utils.filters import filter_errors
 
 

@@ -10,7 +10,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", ".collections"))
 
-from ansible_collections.clusterguard.portworx.plugins.plugin_utils import policies, verify  # noqa: E402
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils.network_policy import policies
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils.verify import checks as verify
 
 
 def cluster(namespaces, node_count):

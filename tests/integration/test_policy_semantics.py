@@ -74,7 +74,7 @@ def test_flows(mode, api, kubeconfig, inventory, namespace):
         "block-9001-for-non-system-users", "allow-api"}
     # The API server kept every spec exactly as the role built it; the role's "nothing to change"
     # test relies on that. Built here from the same inputs with the collection's own builder.
-    from ansible_collections.clusterguard.portworx.plugins.plugin_utils import policies as builder
+    from ansible_collections.clusterguard.portworx.plugins.plugin_utils.network_policy import policies as builder
     from ansible_collections.clusterguard.portworx.plugins.plugin_utils import spec
     exempt = spec.load_options("network_policy")["network_policy_exempt_pods"]["default"]
     built = builder.build(["10.231.0.11", "10.231.0.12", "10.231.0.13", "fd42::11", "fd42::12", "fd42::13"],

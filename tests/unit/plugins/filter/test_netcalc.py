@@ -109,7 +109,7 @@ def test_node_subnet_is_the_smallest_container(values):
 
 
 def test_changed_objects_only_what_differs():
-    from ansible_collections.clusterguard.portworx.plugins.plugin_utils import policies
+    from ansible_collections.clusterguard.portworx.plugins.plugin_utils.network_policy import policies
 
     wanted = policies.build(["10.0.0.1"], ["a", "b"])
     live = [dict(o, metadata=dict(o["metadata"], uid="x", labels=dict(o["metadata"]["labels"], extra="1")))

@@ -52,9 +52,9 @@ def test_a_new_source_changes_the_rules_only():
 
 
 def test_a_doubled_jump_is_deleted_and_a_jump_below_others_is_reported():
-    text = "-N CG\n-A INPUT -p tcp -m tcp --dport 9001 -j ACCEPT\n" + fw.jump_rule(CHAIN) + "\n" + \
-        fw.jump_rule(CHAIN) + "\n" + "\n".join(fw.chain_rules(CHAIN, SOURCES["ipv4"], PORTS, ["tcp"], None,
-                                                                 [(9002, 9002)])) + "\n"
+    rules = fw.chain_rules(CHAIN, SOURCES["ipv4"], PORTS, ["tcp"], None, [(9002, 9002)])
+    lines = ["-N CG", "-A INPUT -p tcp -m tcp --dport 9001 -j ACCEPT", fw.jump_rule(CHAIN), fw.jump_rule(CHAIN)] + rules
+    text = "\n".join(lines) + "\n"
     plan = plan_of(text)
     assert len(plan.delete_jumps) == 1 and plan.drift() == ["jump"]
     assert not plan.jump_first

@@ -5,8 +5,8 @@ ClusterNetworkPolicy version the cluster serves)."""
 import pytest
 
 from ansible_collections.clusterguard.portworx.plugins.module_utils import firewall as fw
-from ansible_collections.clusterguard.portworx.plugins.plugin_utils import cluster_policies as cnp
-from ansible_collections.clusterguard.portworx.plugins.plugin_utils import network_policy_inputs as npi
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils.network_policy import cluster_policies as cnp
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils.network_policy import inputs as npi
 from ansible_collections.clusterguard.portworx.plugins.plugin_utils import portworx, spec
 
 INVENTORY = [("w1", "ansible_host", "10.0.0.11"), ("w2", "ansible_host", "10.0.0.12")]

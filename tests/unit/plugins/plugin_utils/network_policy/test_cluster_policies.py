@@ -1,8 +1,8 @@
-"""plugin_utils/cluster_policies.py: the cluster-scoped objects for both APIs."""
+"""plugin_utils/network_policy/cluster_policies.py: the cluster-scoped objects for both APIs."""
 
 import pytest
 
-from ansible_collections.clusterguard.portworx.plugins.plugin_utils import cluster_policies as cnp
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils.network_policy import cluster_policies as cnp
 
 EXEMPT = [{"key": "component", "values": ["stork"]}, {"key": "name", "values": ["scheduler"]}]
 

@@ -27,7 +27,8 @@ differ in the action name, the port syntax and the tier field."""
 from __future__ import annotations
 
 from ansible_collections.clusterguard.portworx.plugins.module_utils import ports as portlib
-from ansible_collections.clusterguard.portworx.plugins.plugin_utils import k8snames, kubeobjects, netcalc, policies
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils import k8snames, kubeobjects, netcalc
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils.network_policy import policies
 
 GROUP, APIS, api_version = kubeobjects.ADMIN_GROUP, kubeobjects.ADMIN_APIS, kubeobjects.admin_api_version
 PEERS = ("networks", "nodes")

@@ -1,9 +1,9 @@
-"""plugin_utils/policies.py: the objects of steps 2 and 3, namespace choice, and
+"""plugin_utils/network_policy/policies.py: the objects of steps 2 and 3, namespace choice, and
 which objects differ or are stale."""
 
 import pytest
 
-from ansible_collections.clusterguard.portworx.plugins.plugin_utils import policies
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils.network_policy import policies
 
 NODES = ["10.0.0.11", "10.0.0.12", "fd00::11"]
 

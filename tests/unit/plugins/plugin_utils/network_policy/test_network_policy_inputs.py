@@ -1,11 +1,12 @@
-"""plugin_utils/network_policy_inputs.py on plain data: the rules beyond the spec,
+"""plugin_utils/network_policy/inputs.py on plain data: the rules beyond the spec,
 and the plan computed from what the cluster holds."""
 
 import pytest
 
-from ansible_collections.clusterguard.portworx.plugins.plugin_utils import network_policy_inputs as npi
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils.network_policy import inputs as npi
 from ansible_collections.clusterguard.portworx.plugins.plugin_utils import nodes as nodelib
-from ansible_collections.clusterguard.portworx.plugins.plugin_utils import policies, spec
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils import spec
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils.network_policy import policies
 
 INVENTORY = [("w1", "ansible_host", "10.0.0.11"), ("w2", "ansible_host", "10.0.0.12")]
 
@@ -122,7 +123,7 @@ def test_cluster_scope_is_refused_when_the_api_is_not_served():
 
 
 def test_absent_or_namespaces_scope_prunes_cluster_objects_of_either_api_and_only_ours():
-    from ansible_collections.clusterguard.portworx.plugins.plugin_utils import cluster_policies as cnp
+    from ansible_collections.clusterguard.portworx.plugins.plugin_utils.network_policy import cluster_policies as cnp
 
     mine = cnp.build("AdminNetworkPolicy", ["10.0.0.11"], "9001-9022", [], "kube-system", [], 20, "block",
                      labels={npi.INSTANCE_LABEL: "default"})

@@ -1,4 +1,4 @@
-"""plugin_utils/verify.py: which probes, how findings become checks, and the three reports."""
+"""plugin_utils/verify/checks.py: which probes, how findings become checks, and the three reports."""
 
 import datetime
 import json
@@ -6,7 +6,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from ansible_collections.clusterguard.portworx.plugins.plugin_utils import verify
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils.verify import checks as verify
 
 NOW = datetime.datetime(2026, 11, 26, 10, 0, tzinfo=datetime.timezone.utc)
 ARGS = {"chain": "CLUSTERGUARD-PX", "state": "present", "ports": ["9001-9022"], "protocols": ["tcp"],

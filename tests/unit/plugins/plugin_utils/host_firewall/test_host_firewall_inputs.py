@@ -1,9 +1,9 @@
-"""plugin_utils/host_firewall_inputs.py and spec.py: every host_firewall input,
+"""plugin_utils/host_firewall/inputs.py and spec.py: every host_firewall input,
 checked as the role's first task checks it, on plain dicts."""
 
 import pytest
 
-from ansible_collections.clusterguard.portworx.plugins.plugin_utils import host_firewall_inputs as hfi
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils.host_firewall import inputs as hfi
 from ansible_collections.clusterguard.portworx.plugins.plugin_utils import nodes as nodelib
 from ansible_collections.clusterguard.portworx.plugins.plugin_utils import portworx, spec
 

@@ -10,7 +10,7 @@ nothing here knows about action plugins."""
 from __future__ import annotations
 
 from ansible_collections.clusterguard.portworx.plugins.plugin_utils import cluster, netcalc, portworx, spec
-from ansible_collections.clusterguard.portworx.plugins.plugin_utils import network_policy_inputs as npi
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils.network_policy import inputs as npi
 
 
 class Refused(Exception):

@@ -21,8 +21,8 @@ from xml.etree import ElementTree
 
 from ansible_collections.clusterguard.portworx.plugins.module_utils import ports as portlib
 from ansible_collections.clusterguard.portworx.plugins.plugin_utils import cluster, k8snames, kubeobjects, portworx
-from ansible_collections.clusterguard.portworx.plugins.plugin_utils import matrix as tables
-from ansible_collections.clusterguard.portworx.plugins.plugin_utils import reachability as reach
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils.verify import matrix as tables
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils.verify import reachability as reach
 
 STATUSES = ("fail", "warn", "pass", "info")
 DEFAULT_PORTS = portlib.range_strings(portworx.port_map()["tcp"])

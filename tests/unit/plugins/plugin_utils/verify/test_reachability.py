@@ -10,10 +10,10 @@ import sys
 
 import pytest
 
-from ansible_collections.clusterguard.portworx.plugins.plugin_utils import policies
-from ansible_collections.clusterguard.portworx.plugins.plugin_utils import reachability as reach
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils.network_policy import policies
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils.verify import reachability as reach
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "..", "integration"))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "integration"))
 import netpol_eval  # noqa: E402  pylint: disable=wrong-import-position
 
 N1, N2 = "10.0.0.1", "10.0.0.2"

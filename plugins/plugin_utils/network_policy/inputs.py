@@ -14,8 +14,9 @@ from __future__ import annotations
 import json
 
 from ansible_collections.clusterguard.portworx.plugins.module_utils import ports as portlib
-from ansible_collections.clusterguard.portworx.plugins.plugin_utils import cluster, k8snames, kubeobjects, netcalc, policies, portworx, spec
-from ansible_collections.clusterguard.portworx.plugins.plugin_utils import cluster_policies as cnp
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils import cluster, k8snames, kubeobjects, netcalc, portworx, spec
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils.network_policy import policies
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils.network_policy import cluster_policies as cnp
 from ansible_collections.clusterguard.portworx.plugins.plugin_utils import nodes as nodelib
 
 ROLE = "network_policy"

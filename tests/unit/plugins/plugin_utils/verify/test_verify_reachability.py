@@ -5,7 +5,9 @@ packets and a real browser)."""
 import datetime
 from html.parser import HTMLParser
 
-from ansible_collections.clusterguard.portworx.plugins.plugin_utils import matrix, policies, verify
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils.verify import matrix
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils.network_policy import policies
+from ansible_collections.clusterguard.portworx.plugins.plugin_utils.verify import checks as verify
 
 NOW = datetime.datetime(2026, 12, 3, 10, 0, tzinfo=datetime.timezone.utc)
 NODES = [{"metadata": {"name": "w1", "labels": {}}, "status": {"addresses": [{"type": "InternalIP", "address": "10.0.0.1"}]}},
