@@ -20,7 +20,7 @@ tests/lab/engine.sh down >/dev/null
 
 current=pytest; step "pytest: unit, semantic and integration tests"
 set +e
-pytest -q -p no:cacheprovider tests/unit tests/integration
+pytest -q -p no:cacheprovider --durations=25 tests/unit tests/integration
 rc=$?
 set -e
 if [[ $rc -eq 5 ]]; then echo "pytest collected no tests (exit 5): treated as a failure of the suite layout" >&2; exit 1; fi
