@@ -41,6 +41,7 @@ lab-up: deps controlplane
 	@if [[ "$(LAB_ENGINE)" != 0 ]]; then tests/lab/engine.sh up; fi
 
 lab-down:
+	@tests/lab/booted.sh down >/dev/null || true
 	@tests/lab/engine.sh down || true
 	@tests/lab/controlplane.sh down || true
 	@LAB_INVENTORY=$(CURDIR)/inventories/lab/hosts.yml tests/lab/workers.sh down

@@ -12,7 +12,8 @@ python_only=0
 
 need_apt=()
 for pair in sshd:openssh-server ssh:openssh-client iptables:iptables ipset:ipset ip:iproute2 \
-            openssl:openssl curl:curl shellcheck:shellcheck sudo:sudo nsenter:util-linux chromium:chromium; do
+            openssl:openssl curl:curl shellcheck:shellcheck sudo:sudo nsenter:util-linux chromium:chromium \
+            debootstrap:debootstrap systemd-nspawn:systemd-container; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need_apt+=("${pair#*:}")
 done
 if ((${#need_apt[@]})) && ((!python_only)); then
