@@ -80,8 +80,15 @@ def engine(inventory, kubeconfig):
 
 
 def ruleset(worker):
-    return subprocess.run(["ip", "netns", "exec", "%s-%s" % (LAB_NAME, worker), "iptables-save", "-t", "filter"],
-                          capture_output=True, text=True, check=True).stdout
+    """The worker's filter table. kube-router rewrites it whole at every sync; an iptables-save that
+    meets such a rewrite can fail (exit 2), so a failure is read again before it counts."""
+    for _attempt in range(10):
+        proc = subprocess.run(["ip", "netns", "exec", "%s-%s" % (LAB_NAME, worker), "iptables-save", "-t", "filter"],
+                              capture_output=True, text=True, check=False)
+        if proc.returncode == 0:
+            return proc.stdout
+        time.sleep(0.2)
+    pytest.fail("iptables-save in %s failed 10 times: rc %d, %s" % (worker, proc.returncode, proc.stderr.strip()))
 
 
 def wait_for_engine(marker, present):
