@@ -52,6 +52,14 @@ RESTORE_SCRIPT = "/usr/local/sbin/clusterguard-firewall-restore"
 UNIT_NAME = "clusterguard-firewall.service"
 UNIT_PATH = "/etc/systemd/system/" + UNIT_NAME
 UNIT_WANTS = "/etc/systemd/system/multi-user.target.wants/" + UNIT_NAME
+# The opt-in watchdog: a timer that puts our chain back when another agent removed it.
+WATCHDOG_SCRIPT = "/usr/local/sbin/clusterguard-firewall-watchdog"
+WATCHDOG_SERVICE = "clusterguard-firewall-watchdog.service"
+WATCHDOG_TIMER = "clusterguard-firewall-watchdog.timer"
+WATCHDOG_SERVICE_PATH = "/etc/systemd/system/" + WATCHDOG_SERVICE
+WATCHDOG_TIMER_PATH = "/etc/systemd/system/" + WATCHDOG_TIMER
+WATCHDOG_WANTS = "/etc/systemd/system/timers.target.wants/" + WATCHDOG_TIMER
+WATCHDOG_INTERVAL_MAX = 3600
 
 
 class FirewallSpecError(ValueError):
@@ -612,6 +620,74 @@ ExecStart=%(script)s %(dir)s %(chain)s %(args)s
 [Install]
 WantedBy=multi-user.target
 """ % {"marker": MARKER, "chain": chain, "dir": persist_dir, "script": RESTORE_SCRIPT, "args": args}
+
+
+def watchdog_error(interval):
+    """Why ``interval`` (seconds between the watchdog's checks) is not usable, or None."""
+    if isinstance(interval, bool) or not isinstance(interval, int) or not 1 <= interval <= WATCHDOG_INTERVAL_MAX:
+        return "%r must be a whole number of seconds from 1 to %d" % (interval, WATCHDOG_INTERVAL_MAX)
+    return None
+
+
+def watchdog_script():
+    """The watchdog (POSIX sh), run by its timer with the boot unit's arguments. Where the jump
+    from INPUT or our chain's DROP rules are gone in a guarded family (firewalld reloading,
+    "iptables -F", a tool that restores whole tables), it says so in the journal and runs the
+    restore script, which puts the chain back from the persisted files or fails closed."""
+    return r"""#!/bin/sh
+# %(marker)s host_firewall: put our chain back when another agent removed it. Written by Ansible.
+# Usage: %(script)s DIR CHAIN FAMILIES TCP UDP   (the arguments of the restore script)
+dir=${1:?usage: $0 DIR CHAIN FAMILIES TCP UDP}
+chain=${2:?usage: $0 DIR CHAIN FAMILIES TCP UDP}
+families=${3:-v4,v6}
+missing=""
+
+# $1 v4 or v6, $2 iptables or ip6tables: is our jump there, and does our chain drop?
+check() {
+  ipt=""
+  for t in "$2" "$2-nft" "$2-legacy"; do
+    command -v "$t" >/dev/null 2>&1 && { ipt=$t; break; }
+  done
+  [ -n "$ipt" ] || return 0  # no iptables: the restore script's last resort is what guards
+  "$ipt" -w -C INPUT -m comment --comment %(marker)s -j "$chain" 2>/dev/null \
+    || { missing="$missing $1:jump"; return 0; }
+  "$ipt" -w -S "$chain" 2>/dev/null | grep -q -- "-j DROP" || missing="$missing $1:rules"
+}
+
+case ",$families," in *,v4,*) check v4 iptables ;; esac
+case ",$families," in *,v6,*) check v6 ip6tables ;; esac
+[ -z "$missing" ] && exit 0
+echo "clusterguard-firewall-watchdog: $chain was removed or changed by another agent (missing:$missing);" \
+  "restoring it from $dir" >&2
+exec %(restore)s "$@"
+""" % {"marker": MARKER, "script": WATCHDOG_SCRIPT, "restore": RESTORE_SCRIPT}
+
+
+def watchdog_units(persist_dir, chain, args, interval):
+    """{path: text} of the watchdog's service and timer: a check every ``interval`` seconds."""
+    service = """# %(marker)s host_firewall. Written by Ansible; edits are overwritten.
+[Unit]
+Description=clusterguard.portworx watchdog: puts the firewall chain back when another agent removed it
+After=%(unit)s
+
+[Service]
+Type=oneshot
+ExecStart=%(script)s %(dir)s %(chain)s %(args)s
+""" % {"marker": MARKER, "unit": UNIT_NAME, "script": WATCHDOG_SCRIPT, "dir": persist_dir, "chain": chain,
+       "args": args}
+    timer = """# %(marker)s host_firewall. Written by Ansible; edits are overwritten.
+[Unit]
+Description=clusterguard.portworx watchdog, every %(interval)d s
+
+[Timer]
+OnActiveSec=%(interval)ds
+OnUnitActiveSec=%(interval)ds
+AccuracySec=1s
+
+[Install]
+WantedBy=timers.target
+""" % {"marker": MARKER, "interval": interval}
+    return {WATCHDOG_SERVICE_PATH: service, WATCHDOG_TIMER_PATH: timer}
 
 
 def unit_persist_dir(text):

@@ -236,6 +236,23 @@ def unit_changes(unit_wanted, systemd, unit, script, enabled, want_unit, want_sc
     return changes, "enabled"
 
 
+def watchdog_changes(wanted, systemd, have, enabled, want):
+    """(changes, status) of the watchdog: {path: content, None to remove, or "enable"}. ``have`` is
+    {path: text or None} of its script, service and timer on the host, ``want`` their wanted texts,
+    ``enabled`` whether the timer's wants link exists."""
+    if not wanted:
+        changes = {path: None for path, text in have.items() if text is not None and fw.MARKER in text}
+        if enabled:
+            changes[fw.WATCHDOG_WANTS] = None
+        return changes, "absent"
+    if not systemd:
+        return {}, "no systemd"
+    changes = {path: text for path, text in want.items() if have.get(path) != text}
+    if not enabled:
+        changes[fw.WATCHDOG_WANTS] = "enable"
+    return changes, "enabled"
+
+
 def other_copies(copies, present):
     """Copies of ours in the other iptables back-end ({command: TableState}): (warnings, payloads).
     With state present they are reported; absent removes them, unless other rules use them."""
@@ -255,7 +272,8 @@ def other_copies(copies, present):
     return [], payloads
 
 
-def result(chain, plans, changed, missing, backend, wanted_files, files, unit, unit_status, diff=False):
+def result(chain, plans, changed, missing, backend, wanted_files, files, unit, unit_status, diff=False,
+           watchdog_status="absent"):
     """The module's return values (and, with ``diff``, the before and after it shows)."""
     families = {}
     for ip_version, plan in plans.items():
@@ -272,7 +290,7 @@ def result(chain, plans, changed, missing, backend, wanted_files, files, unit, u
         changed=changed, pending=changed, missing_packages=missing, backend=backend, families=families,
         rules=v4.get("rules") or [], set_name=v4.get("set_name"),
         sources=[s for f in FAMILIES for s in families.get(f, {}).get("sources", [])],
-        persisted=sorted(wanted_files), boot_unit=unit_status, drift=drift)
+        persisted=sorted(wanted_files), boot_unit=unit_status, watchdog=watchdog_status, drift=drift)
     if diff:
         before, after = {}, {}
         for ip_version, plan in plans.items():

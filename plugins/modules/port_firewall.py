@@ -150,6 +150,23 @@ options:
     type: int
     default: 60
     version_added: "3.1.0"
+  watchdog:
+    description:
+      - Also install and start C(clusterguard-firewall-watchdog.timer), which checks every O(watchdog_interval)
+        seconds that the jump from C(INPUT) and our chain's rules are there in every guarded family. Where another
+        agent removed them (C(firewall-cmd --reload) on firewalld 1.x, C(iptables -F), a tool that restores whole
+        tables), it says so in the journal and runs the restore script, which puts our chain back from the
+        persisted files or fails closed.
+      - Needs O(persist) and O(boot_unit), and systemd; elsewhere nothing is installed and RV(watchdog) says why.
+        With V(false), a watchdog of ours is removed.
+    type: bool
+    default: false
+    version_added: "3.2.0"
+  watchdog_interval:
+    description: Seconds between the watchdog's checks, 1 to 3600. Between two checks the guard can be missing.
+    type: int
+    default: 30
+    version_added: "3.2.0"
 requirements:
   - iptables (nf_tables or legacy back-end)
   - ipset, for O(ipset=always) or to benefit from O(ipset=auto)
@@ -243,6 +260,11 @@ boot_unit:
   description: V(enabled), V(absent), or why it was left alone (V(no systemd)).
   returned: always
   type: str
+watchdog:
+  description: The watchdog timer, V(enabled), V(absent), or why it was left alone (V(no systemd)).
+  returned: always
+  type: str
+  version_added: "3.2.0"
 drift:
   description:
     - What differed from the wanted state before the run, one list per part; empty lists when nothing did.
@@ -311,6 +333,7 @@ class PortFirewall:
         self.persist_dir = params["persist_dir"].rstrip("/") or "/"
         self.files_wanted = self.state == "present" and params["persist"]
         self.unit_wanted = self.files_wanted and params["boot_unit"]
+        self.watchdog_wanted = self.unit_wanted and params["watchdog"]
         self.missing = []
         self.plans = {}
         self.unit_args = ""
@@ -487,17 +510,27 @@ class PortFirewall:
         fsync_dir(directory)
 
     def apply_unit(self, changes):
+        """The boot unit and the watchdog: files, then systemd told (where it runs)."""
         systemctl = self.binary("systemctl")
         running = os.path.isdir("/run/systemd/system") and systemctl
+        if changes.get(fw.WATCHDOG_WANTS, "") is None and running:
+            self.run([systemctl, "disable", "--now", fw.WATCHDOG_TIMER], check=False)
         if changes.get(fw.UNIT_WANTS, "") is None and running:
             self.run([systemctl, "disable", fw.UNIT_NAME], check=False)
-        for path in (fw.RESTORE_SCRIPT, fw.UNIT_PATH, fw.UNIT_WANTS):
+        for path in (fw.RESTORE_SCRIPT, fw.WATCHDOG_SCRIPT, fw.UNIT_PATH, fw.WATCHDOG_SERVICE_PATH,
+                     fw.WATCHDOG_TIMER_PATH, fw.UNIT_WANTS, fw.WATCHDOG_WANTS):
             if path in changes and changes[path] != "enable":
-                self.write(path, changes[path], 0o755 if path == fw.RESTORE_SCRIPT else 0o644)
-        if running and (fw.UNIT_PATH in changes):
+                script = path in (fw.RESTORE_SCRIPT, fw.WATCHDOG_SCRIPT)
+                self.write(path, changes[path], 0o755 if script else 0o644)
+        units = (fw.UNIT_PATH, fw.WATCHDOG_SERVICE_PATH, fw.WATCHDOG_TIMER_PATH)
+        if running and any(path in changes for path in units):
             self.run([systemctl, "daemon-reload"])
         if changes.get(fw.UNIT_WANTS) == "enable":
             self.run([systemctl, "enable", fw.UNIT_NAME])
+        if changes.get(fw.WATCHDOG_WANTS) == "enable":
+            self.run([systemctl, "enable", "--now", fw.WATCHDOG_TIMER])
+        elif running and changes.get(fw.WATCHDOG_TIMER_PATH):  # a new interval counts from now
+            self.run([systemctl, "restart", fw.WATCHDOG_TIMER])
 
     # -- the run --------------------------------------------------------
     def check_arguments(self):
@@ -505,7 +538,8 @@ class PortFirewall:
         params = self.module.params
         for option, error in (("chain", fw.chain_error(self.chain)),
                               ("persist_dir", fw.persist_dir_error(params["persist_dir"])),
-                              ("settle", fw.settle_error(params["settle"]))):
+                              ("settle", fw.settle_error(params["settle"])),
+                              ("watchdog_interval", fw.watchdog_error(params["watchdog_interval"]))):
             if error:
                 self.fail("%s: %s" % (option, error))
         if not 0 <= params["lock_timeout"] <= 3600:
@@ -554,6 +588,12 @@ class PortFirewall:
             self.unit_wanted, os.path.isdir("/run/systemd/system"), self.read_file(fw.UNIT_PATH),
             self.read_file(fw.RESTORE_SCRIPT), os.path.islink(fw.UNIT_WANTS),
             fw.unit_file(self.persist_dir, self.chain, self.unit_args), fw.restore_script())
+        watchdog_want = dict(fw.watchdog_units(self.persist_dir, self.chain, self.unit_args,
+                                               params["watchdog_interval"]), **{fw.WATCHDOG_SCRIPT: fw.watchdog_script()})
+        watchdog_changes, watchdog_status = fp.watchdog_changes(
+            self.watchdog_wanted, os.path.isdir("/run/systemd/system"),
+            {path: self.read_file(path) for path in watchdog_want}, os.path.islink(fw.WATCHDOG_WANTS), watchdog_want)
+        unit_changes.update(watchdog_changes)
 
         for directory in sorted({os.path.dirname(p) for p in list(file_changes) + list(unit_changes)}):
             if os.path.lexists(directory):
@@ -584,7 +624,8 @@ class PortFirewall:
                 self.write(path, content, 0o640)
             self.apply_unit(unit_changes)
         self.module.exit_json(**fp.result(self.chain, self.plans, changed, self.missing, backend, wanted_files,
-                                          file_changes, unit_changes, unit_status, diff=self.module._diff))
+                                          file_changes, unit_changes, unit_status, diff=self.module._diff,
+                                          watchdog_status=watchdog_status))
 
     def plan_tables(self):
         """Read both families and the ipsets and plan each family; (ipset path, whether a set is used)."""
@@ -721,6 +762,8 @@ def main():
             state=dict(type="str", choices=["present", "absent"], default="present"),
             settle=dict(type="float", default=1.0),
             lock_timeout=dict(type="int", default=60),
+            watchdog=dict(type="bool", default=False),
+            watchdog_interval=dict(type="int", default=30),
         ),
         required_if=[("state", "present", ("ports",))],
         supports_check_mode=True,

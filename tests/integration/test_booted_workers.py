@@ -5,11 +5,14 @@ link down until systemd-networkd brings it up after network-pre.target.
 From the outsider, the guarded ports are probed in a tight loop from before the reboot until
 sshd answers again; a single "open" fails the test, which reports the window it measured. The
 same reboot with a persisted file cut short must fail the unit and still never open a port.
-firewalld is stopped on these workers: with it, the guard does not survive (issue 22)."""
+firewalld is stopped on these workers for the reboots: it removes our chain when it starts at boot and on
+every reload (issue 22). The opt-in watchdog is tested with firewalld running: after a reload or a
+restart, our chain is back within the watchdog's interval."""
 
 import json
 import os
 import subprocess
+import time
 
 import pytest
 
@@ -20,6 +23,8 @@ NAME, NET = "cgpb", "10.231.6"
 INVENTORY = os.path.join(ROOT, ".lab", NAME, "inventory.yml")
 PLAY = "tests/integration/playbooks/host_firewall.yml"
 W1, W1_V6 = NET + ".11", "fd42:6::11"
+W2_GUARDED, W2_OPEN = NET + ".12:9001", NET + ".12:9024"
+INTERVAL = 2
 GUARDED = ["%s:9001" % W1, "%s:9023" % W1, "[%s]:9001" % W1_V6]
 PYTHON = os.path.join(ROOT, ".venv", "bin", "python")
 
@@ -86,3 +91,66 @@ def test_a_rules_file_cut_short_fails_the_unit_and_no_port_opens(lab):
         out = run_playbook(PLAY, INVENTORY, {})  # writes the file again
     assert "changed=1" in out
     assert "changed=0" in run_playbook(PLAY, INVENTORY, {})
+
+
+def jump_present(host):
+    return subprocess.run(["ip", "netns", "exec", "%s-%s" % (NAME, host), "iptables", "-w", "-C", "INPUT", "-m", "comment",
+                           "--comment", "clusterguard.portworx", "-j", "CLUSTERGUARD-PX"],
+                          capture_output=True, check=False).returncode == 0
+
+
+def removal_and_repair(host, target, limit):
+    """After an action that may remove our chain: (seconds from the jump seen gone until ``target``
+    is dropped again, whether the outsider reached it in between), or None when the chain stayed."""
+    deadline = time.monotonic() + 5
+    while jump_present(host):
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(0.05)
+    start, seen_open = time.monotonic(), False
+    while time.monotonic() - start < limit:
+        result = probe(target)[target]
+        if result == "timeout" and jump_present(host):
+            return round(time.monotonic() - start, 2), seen_open
+        seen_open = seen_open or result == "open"
+        time.sleep(0.1)
+    return float("inf"), seen_open
+
+
+def test_the_watchdog_puts_the_chain_back_after_firewalld_reloads_and_restarts(lab):
+    w2 = ["--limit", NAME + "-w2"]
+    watched = {"host_firewall_watchdog": True, "host_firewall_watchdog_interval": INTERVAL}
+    # firewalld running, with the Portworx ports opened in its zone, as Portworx users open them
+    booted("run", "w2", "systemctl", "enable", "--now", "firewalld")
+    booted("run", "w2", "firewall-cmd", "--permanent", "--add-port=9001-9024/tcp")
+    booted("run", "w2", "firewall-cmd", "--reload")
+    try:
+        run_playbook(PLAY, INVENTORY, watched, args=w2)
+        assert booted("run", "w2", "systemctl", "is-active", "clusterguard-firewall-watchdog.timer").strip() == "active"
+        assert probe(W2_GUARDED, W2_OPEN) == {W2_GUARDED: "timeout", W2_OPEN: "open"}
+        gaps = {}
+        for action in (("firewall-cmd", "--reload"), ("systemctl", "restart", "firewalld"),
+                       ("systemctl", "reload", "firewalld")):
+            booted("run", "w2", *action)
+            gaps[" ".join(action)] = removal_and_repair("w2", W2_GUARDED, limit=3 * INTERVAL + 10)
+            time.sleep(0.5)  # the next action meets a firewalld that has settled
+        print("watchdog repairs (seconds from removal, outsider got in meanwhile):", gaps)
+        removed = {action: gap for action, gap in gaps.items() if gap is not None}
+        # firewalld 1.3 removes our chain on a reload and on a restart (measured); each time it is back
+        # within the interval, plus the time the restore takes
+        assert {"firewall-cmd --reload", "systemctl restart firewalld"} <= set(removed), gaps
+        for action, (seconds, _seen_open) in removed.items():
+            assert seconds <= INTERVAL + 3, (action, gaps)
+        # the gap is real: with the chain gone, firewalld's open ports let the outsider in
+        assert any(seen for _s, seen in removed.values()), gaps
+        journal = booted("run", "w2", "journalctl", "-u", "clusterguard-firewall-watchdog", "--no-pager")
+        assert journal.count("was removed or changed by another agent") >= len(removed), journal[-2000:]
+        assert "changed=0" in run_playbook(PLAY, INVENTORY, watched, args=w2)
+    finally:
+        run_playbook(PLAY, INVENTORY, {}, args=w2)  # the watchdog goes
+        booted("run", "w2", "firewall-cmd", "--permanent", "--remove-port=9001-9024/tcp", check=False)
+        booted("run", "w2", "systemctl", "disable", "--now", "firewalld", check=False)
+        run_playbook(PLAY, INVENTORY, {})  # stopping firewalld flushed the filter table: our chain again
+    assert booted("run", "w2", "systemctl", "is-enabled", "clusterguard-firewall-watchdog.timer",
+                  check=False).strip() not in ("enabled", "enabled-runtime")
+    assert probe(W2_GUARDED, W2_OPEN) == {W2_GUARDED: "timeout", W2_OPEN: "open"}

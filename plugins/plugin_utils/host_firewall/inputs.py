@@ -78,6 +78,9 @@ def host_plan(values, workers, ssh_port, px=None):
     error = fw.chain_error(chain)
     if error:
         raise spec.InputError("host_firewall_chain: %s" % error)
+    error = fw.watchdog_error(values["host_firewall_watchdog_interval"])
+    if error:
+        raise spec.InputError("host_firewall_watchdog_interval: %s" % error)
     error = fw.persist_dir_error(values["host_firewall_persist_dir"])
     if error or values["host_firewall_persist_dir"] == "":
         raise spec.InputError("host_firewall_persist_dir: %s" % (error or "'' is not a directory; set host_firewall_persist: false to keep nothing on disk"))
@@ -87,6 +90,8 @@ def host_plan(values, workers, ssh_port, px=None):
         "persist": values["host_firewall_persist"],
         "persist_dir": values["host_firewall_persist_dir"],
         "boot_unit": values["host_firewall_boot_unit"],
+        "watchdog": values["host_firewall_watchdog"],
+        "watchdog_interval": values["host_firewall_watchdog_interval"],
         "ipset": values["host_firewall_ipset"],
         "ip_versions": ["ipv4", "ipv6"] if values["host_firewall_ipv6"] else ["ipv4"],
         "protocols": values["host_firewall_protocols"],

@@ -204,3 +204,43 @@ def test_the_result_and_the_diff_say_what_changes():
                             "ipv4": ["rules", "jump"], "ipv6": []}
     assert "# write /etc/cg/CG.v4.rules" in out["diff"]["after"] and out["diff"]["before_header"].startswith(CHAIN)
     assert "diff" not in fp.result(CHAIN, plans, False, [], "legacy", {}, {}, {}, "absent")
+
+
+def test_the_watchdog_is_written_enabled_changed_or_removed():
+    want = dict(fw.watchdog_units("/etc/cg", CHAIN, "v4 9001:9023 9002", 5), **{fw.WATCHDOG_SCRIPT: fw.watchdog_script()})
+    none = {path: None for path in want}
+    changes, status = fp.watchdog_changes(True, True, none, False, want)
+    assert status == "enabled" and changes == dict(want, **{fw.WATCHDOG_WANTS: "enable"})
+    assert fp.watchdog_changes(True, True, want, True, want) == ({}, "enabled")
+    other = dict(fw.watchdog_units("/etc/cg", CHAIN, "v4 9001:9023 9002", 60), **{fw.WATCHDOG_SCRIPT: fw.watchdog_script()})
+    assert fp.watchdog_changes(True, True, want, True, other)[0] == {fw.WATCHDOG_TIMER_PATH: other[fw.WATCHDOG_TIMER_PATH]}
+    assert fp.watchdog_changes(True, False, none, False, want) == ({}, "no systemd")
+    gone = {path: None for path in want}
+    gone[fw.WATCHDOG_WANTS] = None
+    assert fp.watchdog_changes(False, True, want, True, want) == (gone, "absent")
+    # a file of the same name that is not ours stays
+    assert fp.watchdog_changes(False, True, dict(none, **{fw.WATCHDOG_SCRIPT: "#!/bin/sh\n"}), False, want) == ({}, "absent")
+
+
+def test_the_watchdog_timer_runs_every_interval_and_the_service_runs_the_watchdog_with_the_unit_arguments():
+    units = fw.watchdog_units("/etc/cg", CHAIN, "v4,v6 9001:9023 9002", 7)
+    assert "OnUnitActiveSec=7s" in units[fw.WATCHDOG_TIMER_PATH] and "WantedBy=timers.target" in units[fw.WATCHDOG_TIMER_PATH]
+    assert "ExecStart=%s /etc/cg CG v4,v6 9001:9023 9002" % fw.WATCHDOG_SCRIPT in units[fw.WATCHDOG_SERVICE_PATH]
+    assert all(text.startswith("# " + fw.MARKER) for text in units.values())
+    assert fw.MARKER in fw.watchdog_script().splitlines()[1] and "exec %s" % fw.RESTORE_SCRIPT in fw.watchdog_script()
+
+
+@pytest.mark.parametrize("interval, ok", [(1, True), (3600, True), (0, False), (3601, False), (True, False), ("5", False)])
+def test_the_watchdog_interval_is_whole_seconds_from_1_to_3600(interval, ok):
+    assert (fw.watchdog_error(interval) is None) == ok
+
+
+def test_the_watchdog_script_passes_shellcheck(tmp_path):
+    import shutil
+    import subprocess
+    if not shutil.which("shellcheck"):
+        pytest.skip("shellcheck is not installed (make deps installs it)")
+    script = tmp_path / "watchdog"
+    script.write_text(fw.watchdog_script())
+    proc = subprocess.run(["shellcheck", "-s", "sh", str(script)], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout
