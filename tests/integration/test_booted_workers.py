@@ -47,7 +47,7 @@ def reboot_watched(host="w1"):
                              + GUARDED + ["%s:9024" % W1], stdout=subprocess.PIPE, text=True)
     boots = open(os.path.join(ROOT, ".lab", NAME, "run", host + ".boots")).read().count("boot ")
     booted("reboot", host)
-    out, _ = watch.communicate(timeout=120)
+    out = watch.communicate(timeout=120)[0]
     after = open(os.path.join(ROOT, ".lab", NAME, "run", host + ".boots")).read().count("boot ")
     return json.loads(out), after - boots
 
