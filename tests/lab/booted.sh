@@ -22,6 +22,9 @@ net=${LAB_NET:-10.231.6}
 dir=${LAB_DIR:-$repo/.lab/$name}
 v6="fd42:${net##*.}::"
 bridge="${name}-br"
+script=booted.sh
+# shellcheck source=tests/lab/net.sh
+. "$here/net.sh"
 cache=${CLUSTERGUARD_CACHE:-$HOME/.cache/clusterguard}/rootfs
 # what a worker has: systemd, sshd, Python for Ansible, both iptables back-ends' tools, ipset, nft, firewalld
 packages=systemd,systemd-sysv,dbus,libpam-systemd,openssh-server,iptables,nftables,ipset,python3,iproute2,firewalld
@@ -101,12 +104,7 @@ launcher() {  # the worker's init loop: boot, and boot again while the container
 
 up_host() {
   local host=$1 idx=$2 ns="${name}-$1" w="$dir/roots/$1"
-  if ! ip netns list | grep -qx "$ns\( .*\)\?"; then
-    ip netns add "$ns"
-    ip link add "${name}h$host" type veth peer name eth0 netns "$ns"
-    ip link set "${name}h$host" master "$bridge" up
-    ip -n "$ns" link set lo up
-  fi
+  lab_link_up "$host"  # its addresses come from systemd-networkd inside, at each boot
   [[ -f $dir/run/$host.launcher.pid ]] && kill -0 "$(cat "$dir/run/$host.launcher.pid")" 2>/dev/null && return
   mkdir -p "$w/upper" "$w/work" "$w/root"
   mountpoint -q "$w/root" || mount -t overlay overlay -o "lowerdir=$rootfs,upperdir=$w/upper,workdir=$w/work" "$w/root"
@@ -138,25 +136,8 @@ wait_ssh() {  # host address
 }
 
 write_inventory() {
-  {
-    echo "# Written by tests/lab/booted.sh for lab '$name'; rewritten on every 'up'."
-    echo "all:"
-    echo "  vars:"
-    echo "    ansible_user: root"
-    echo "    ansible_python_interpreter: /usr/bin/python3"
-    echo "    ansible_ssh_private_key_file: $dir/ssh/id_ed25519"
-    echo "    ansible_ssh_common_args: -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
-    echo "    clusterguard_lab_name: $name"
-    echo "  children:"
-    echo "    workers:"
-    echo "      hosts:"
-    for i in $(seq 1 "$workers"); do
-      echo "        ${name}-w$i:"
-      echo "          ansible_host: $net.$((10 + i))"
-      echo "          node_ipv6: \"${v6}$((10 + i))\""
-      echo "          lab_netns: ${name}-w$i"
-    done
-  } > "$dir/inventory.yml"
+  # shellcheck disable=SC2119  # no vars beyond the shared ones
+  lab_inventory_workers > "$dir/inventory.yml"
 }
 
 up() {
@@ -164,19 +145,9 @@ up() {
   build_rootfs
   mkdir -p "$dir/run" "$dir/roots"
   key
-  ip link show "$bridge" >/dev/null 2>&1 || ip link add "$bridge" type bridge
-  ip addr replace "$net.1/24" dev "$bridge"
-  ip -6 addr replace "${v6}1/64" dev "$bridge" nodad
-  ip link set "$bridge" up
-  if ! ip netns list | grep -qx "${name}-out\( .*\)\?"; then  # the outsider: probes from here
-    ip netns add "${name}-out"
-    ip link add "${name}hout" type veth peer name eth0 netns "${name}-out"
-    ip link set "${name}hout" master "$bridge" up
-    ip -n "${name}-out" addr add "$net.250/24" dev eth0
-    ip -n "${name}-out" -6 addr add "${v6}250/64" dev eth0 nodad
-    ip -n "${name}-out" link set eth0 up
-    ip -n "${name}-out" link set lo up
-  fi
+  lab_bridge_up
+  lab_link_up out  # the outsider: probes from here
+  lab_address out 250
   local start=$SECONDS
   for i in $(seq 1 "$workers"); do up_host "w$i" $((10 + i)); done
   for i in $(seq 1 "$workers"); do wait_ssh "w$i" "$net.$((10 + i))"; done

@@ -30,6 +30,9 @@ inventory=${LAB_INVENTORY:-$dir/inventory.yml}
 ports=${LAB_PORTS:-6443 8999 9000 9001 9002 9011 9019 9020 9021 9022 9023 9024 10250 17000 17001 17002 17016 17017 17020 17021 17022 17023}
 v6="fd42:${net##*.}::"
 bridge="${name}-br"
+script=workers.sh
+# shellcheck source=tests/lab/net.sh
+. "$here/net.sh"
 
 [[ ${#name} -le 6 ]] || { echo "workers.sh: LAB_NAME '$name' is longer than 6 characters" >&2; exit 2; }
 [[ $workers =~ ^[0-9]+$ && $workers -ge 1 && $workers -le 200 ]] || { echo "workers.sh: LAB_WORKERS '$workers' must be 1-200" >&2; exit 2; }
@@ -50,16 +53,9 @@ need() {
 }
 
 up_host() {
-  local host=$1 idx=$2 ns="${name}-$1" veth="${name}h$1"
-  ip netns list | grep -qw "^$ns" || ip netns add "$ns"
-  if ! ip link show "$veth" >/dev/null 2>&1; then
-    ip link add "$veth" type veth peer name eth0 netns "$ns"
-    ip link set "$veth" master "$bridge" up
-  fi
-  ip -n "$ns" link set lo up
-  ip -n "$ns" link set eth0 up
-  ip -n "$ns" addr replace "$net.$idx/24" dev eth0
-  ip -n "$ns" -6 addr replace "${v6}$idx/64" dev eth0 nodad
+  local host=$1 idx=$2 ns="${name}-$1"
+  lab_link_up "$host"
+  lab_address "$host" "$idx"
   mkdir -p "/etc/netns/$ns/clusterguard" "$dir/run"
   # sshd of this host
   if ! { [[ -f $dir/run/$host.sshd.pid ]] && kill -0 "$(cat "$dir/run/$host.sshd.pid")" 2>/dev/null; }; then
@@ -97,24 +93,7 @@ CFG
 write_inventory() {
   mkdir -p "$(dirname "$inventory")"
   {
-    echo "# Written by tests/lab/workers.sh for lab '$name'; rewritten on every 'up'."
-    echo "all:"
-    echo "  vars:"
-    echo "    ansible_user: root"
-    echo "    ansible_python_interpreter: /usr/bin/python3"
-    echo "    ansible_ssh_private_key_file: $dir/ssh/id_ed25519"
-    echo "    ansible_ssh_common_args: -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
-    echo "    clusterguard_lab_name: $name"
-    echo "    lab_kubeconfig: $dir/kubeconfig"
-    echo "  children:"
-    echo "    workers:"
-    echo "      hosts:"
-    for i in $(seq 1 "$workers"); do
-      echo "        ${name}-w$i:"
-      echo "          ansible_host: $net.$((10 + i))"
-      echo "          node_ipv6: \"${v6}$((10 + i))\""
-      echo "          lab_netns: ${name}-w$i"
-    done
+    lab_inventory_workers "lab_kubeconfig: $dir/kubeconfig"
     echo "    controller:"
     echo "      hosts:"
     echo "        localhost:"
@@ -143,28 +122,10 @@ wait_ssh() {
   done < <(hosts)
 }
 
-# Two labs on one subnet would answer each other's probes: a check that a port is
-# closed on one lab's worker could be answered open by the other lab's worker.
-clash() {
-  local other
-  other=$(ip -o addr show to "$net.1/24" | awk -v b="$bridge" '$2 != b {print $2}' | head -1)
-  [[ -z $other ]] && other=$(ip -o -6 addr show to "${v6}1/64" | awk -v b="$bridge" '$2 != b {print $2}' | head -1)
-  [[ -z $other ]] && return 0
-  echo "workers.sh: LAB_NET '$net' (subnets $net.0/24, ${v6}/64) is already used by link $other;" \
-    "give this lab another third octet" >&2
-  exit 2
-}
-
 up() {
   need
-  clash
   write_config
-  if ! ip link show "$bridge" >/dev/null 2>&1; then
-    ip link add "$bridge" type bridge
-  fi
-  ip addr replace "$net.1/24" dev "$bridge"
-  ip -6 addr replace "${v6}1/64" dev "$bridge" nodad
-  ip link set "$bridge" up
+  lab_bridge_up
   # workers beyond LAB_WORKERS from an earlier, larger lab go away
   for ns in $(ip netns list | awk '{print $1}' | grep -E "^${name}-w[0-9]+$" || true); do
     i=${ns#"${name}"-w}
