@@ -475,10 +475,12 @@ def restore_script():
     script exits 1, so that systemd shows the unit failed and the journal says why."""
     return r"""#!/bin/sh
 # %(marker)s host_firewall: restore our chain at boot. Written by Ansible.
-# Usage: %(script)s DIR CHAIN FAMILIES TCP UDP
+# Usage: %(script)s DIR CHAIN FAMILIES TCP UDP [BACKEND]
 #   FAMILIES  v4 or v4,v6: the families guarded
 #   TCP, UDP  the guarded ports, FIRST:LAST[,FIRST:LAST...], or - for none
-# Loads DIR/CHAIN.v4.* and DIR/CHAIN.v6.* only; other rules and chains are not touched.
+#   BACKEND   iptables (the default) or nftables
+# Loads DIR/CHAIN.v4.* and DIR/CHAIN.v6.* only (iptables), or DIR/CHAIN.nft, our own table
+# (nftables); other rules, chains and tables are not touched.
 # Fails closed: a family whose files are missing, empty, cut short or cannot be loaded, or
 # that has no iptables, gets the last resort: the guarded ports dropped for everyone but
 # loopback (the other workers too) until the next Ansible run. Then it exits 1.
@@ -487,6 +489,7 @@ chain=${2:?usage: $0 DIR CHAIN FAMILIES TCP UDP}
 families=${3:-v4,v6}
 tcp=${4:-9001:9023}
 udp=${5:--}
+backend=${6:-iptables}
 status=0
 
 say() { echo "clusterguard-firewall-restore: $*" >&2; }
@@ -587,19 +590,47 @@ restore_family() {
   last_resort "$fam" "$ipt"
 }
 
-case ",$families," in *,v4,*) restore_family v4 iptables ;; esac
-case ",$families," in *,v6,*) restore_family v6 ip6tables ;; esac
+restore_table() {  # the nftables back-end: our whole table, one transaction
+  file="$dir/$chain.nft"
+  if ! command -v nft >/dev/null 2>&1; then
+    fail "$chain: nft is missing"
+  elif ! whole "$file"; then
+    fail "$chain: $file is missing, empty or cut short"
+  elif nft -f "$file"; then
+    return
+  else
+    fail "$chain: $file could not be loaded"
+  fi
+  for fam in $(echo "$families" | tr ',' ' '); do
+    if nft_drop "$fam"; then
+      fail "$chain ($fam): LAST RESORT: nftables table %(nft_table)s drops the guarded ports for everyone" \
+        "but loopback, the other workers too, until the next Ansible run"
+    elif [ "$fam" = v6 ]; then
+      last_resort v6 "$(tool ip6tables)"
+    else
+      last_resort v4 "$(tool iptables)"
+    fi
+  done
+}
+
+if [ "$backend" = nftables ]; then
+  restore_table
+else
+  case ",$families," in *,v4,*) restore_family v4 iptables ;; esac
+  case ",$families," in *,v6,*) restore_family v6 ip6tables ;; esac
+fi
 exit "$status"
 """ % {"marker": MARKER, "script": RESTORE_SCRIPT, "header": FILE_HEADER, "end": FILE_END, "nft_table": NFT_LAST_RESORT,
        "ipv6_off": IPV6_OFF}
 
 
-def unit_args(ip_versions, tcp_ranges, udp_ranges):
-    """The restore script's FAMILIES TCP UDP arguments: what the last resort drops."""
+def unit_args(ip_versions, tcp_ranges, udp_ranges, backend="iptables"):
+    """The restore script's FAMILIES TCP UDP [BACKEND] arguments: what the last resort drops,
+    and where our rules live (the iptables back-end's unit keeps the three arguments it always had)."""
     def spec(ranges):
         return ",".join("%d" % lo if lo == hi else "%d:%d" % (lo, hi) for lo, hi in ranges) or "-"
-    return "%s %s %s" % (",".join(FAMILY[v][2] for v in ("ipv4", "ipv6") if v in ip_versions), spec(tcp_ranges),
-                         spec(udp_ranges))
+    return "%s %s %s%s" % (",".join(FAMILY[v][2] for v in ("ipv4", "ipv6") if v in ip_versions), spec(tcp_ranges),
+                           spec(udp_ranges), " nftables" if backend == "nftables" else "")
 
 
 def unit_file(persist_dir, chain, args="v4,v6 9001:9023 -"):
@@ -636,10 +667,11 @@ def watchdog_script():
     restore script, which puts the chain back from the persisted files or fails closed."""
     return r"""#!/bin/sh
 # %(marker)s host_firewall: put our chain back when another agent removed it. Written by Ansible.
-# Usage: %(script)s DIR CHAIN FAMILIES TCP UDP   (the arguments of the restore script)
-dir=${1:?usage: $0 DIR CHAIN FAMILIES TCP UDP}
-chain=${2:?usage: $0 DIR CHAIN FAMILIES TCP UDP}
+# Usage: %(script)s DIR CHAIN FAMILIES TCP UDP [BACKEND]   (the arguments of the restore script)
+dir=${1:?usage: $0 DIR CHAIN FAMILIES TCP UDP [BACKEND]}
+chain=${2:?usage: $0 DIR CHAIN FAMILIES TCP UDP [BACKEND]}
 families=${3:-v4,v6}
+backend=${6:-iptables}
 missing=""
 
 # $1 v4 or v6, $2 iptables or ip6tables: is our jump there, and does our chain drop?
@@ -654,8 +686,12 @@ check() {
   "$ipt" -w -S "$chain" 2>/dev/null | grep -q -- "-j DROP" || missing="$missing $1:rules"
 }
 
-case ",$families," in *,v4,*) check v4 iptables ;; esac
-case ",$families," in *,v6,*) check v6 ip6tables ;; esac
+if [ "$backend" = nftables ]; then  # our own table, with its drop rules
+  nft list table inet "$chain" 2>/dev/null | grep -q 'drop comment "%(marker)s"' || missing=" table"
+else
+  case ",$families," in *,v4,*) check v4 iptables ;; esac
+  case ",$families," in *,v6,*) check v6 ip6tables ;; esac
+fi
 [ -z "$missing" ] && exit 0
 echo "clusterguard-firewall-watchdog: $chain was removed or changed by another agent (missing:$missing);" \
   "restoring it from $dir" >&2

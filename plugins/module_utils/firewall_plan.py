@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import List, Optional
 
 from ansible_collections.clusterguard.portworx.plugins.module_utils import firewall as fw
+from ansible_collections.clusterguard.portworx.plugins.module_utils import nft
 from ansible_collections.clusterguard.portworx.plugins.module_utils import ports as portlib
 
 FAMILIES = ("ipv4", "ipv6")
@@ -272,26 +273,54 @@ def other_copies(copies, present):
     return [], payloads
 
 
-def result(chain, plans, changed, missing, backend, wanted_files, files, unit, unit_status, diff=False,
-           watchdog_status="absent"):
-    """The module's return values (and, with ``diff``, the before and after it shows)."""
-    families = {}
-    for ip_version, plan in plans.items():
-        if plan.readable:
+def nft_families(table, nftplan, plans):
+    """The ``families`` and per-family ``drift`` of the nftables back-end: one table for both
+    families, and what is left of ours in iptables (removed by this run)."""
+    families, drift = {}, {}
+    if nftplan is None:  # nft is missing (check mode reports it in missing_packages)
+        return families, {v: [] for v in FAMILIES}
+    for ip_version in FAMILIES:
+        plan = plans.get(ip_version)
+        left = plan.stale if plan is not None and plan.readable else []
+        if ip_version in nftplan.sources:
             families[ip_version] = dict(
-                chain=chain if plan.wanted else None, set_name=plan.set_name,
-                sources=plan.sources if plan.wanted else [], rules=plan.want_rules, jump_first=plan.jump_first,
-                earlier_accepts=plan.earlier_accepts, removed_chains=plan.stale)
-    drift = {"files": sorted(files), "boot_unit": sorted(unit)}
-    for ip_version, plan in plans.items():
-        drift[ip_version] = plan.drift() if plan.readable else []
+                chain=table, set_name=nft.SETS[ip_version][0], sources=nftplan.sources[ip_version],
+                rules=nftplan.want_rules, jump_first=True, earlier_accepts=[], removed_chains=list(left))
+        words = nftplan.drift(ip_version) if ip_version in nftplan.sources else []
+        drift[ip_version] = words + (["stale"] if left and "stale" not in words else [])
+    return families, drift
+
+
+def result(chain, plans, changed, missing, backend, wanted_files, files, unit, unit_status, diff=False,
+           watchdog_status="absent", nftplan=None, use_nft=False):
+    """The module's return values (and, with ``diff``, the before and after it shows). ``nftplan``
+    is the nftables table's plan (None where nft was not read); ``use_nft`` says it is the back-end."""
+    families = {}
+    drift = {"files": sorted(files), "boot_unit": sorted(unit),
+             "nftables": sorted({w for v in FAMILIES for w in nftplan.drift(v)}) if nftplan is not None else []}
+    if use_nft:
+        families, by_family = nft_families(chain, nftplan, plans)
+        drift.update(by_family)
+    else:
+        for ip_version, plan in plans.items():
+            if plan.readable:
+                families[ip_version] = dict(
+                    chain=chain if plan.wanted else None, set_name=plan.set_name,
+                    sources=plan.sources if plan.wanted else [], rules=plan.want_rules, jump_first=plan.jump_first,
+                    earlier_accepts=plan.earlier_accepts, removed_chains=plan.stale)
+        for ip_version, plan in plans.items():
+            drift[ip_version] = plan.drift() if plan.readable else []
     v4 = families.get("ipv4", {})
     out = dict(
         changed=changed, pending=changed, missing_packages=missing, backend=backend, families=families,
         rules=v4.get("rules") or [], set_name=v4.get("set_name"),
         sources=[s for f in FAMILIES for s in families.get(f, {}).get("sources", [])],
-        persisted=sorted(wanted_files), boot_unit=unit_status, watchdog=watchdog_status, drift=drift)
-    if diff:
+        persisted=sorted(wanted_files), boot_unit=unit_status, watchdog=watchdog_status, drift=drift,
+        nftables=dict(table=chain if use_nft else None, rules=nftplan.want_rules if use_nft and nftplan else [],
+                      removed_tables=list(nftplan.stale) if nftplan is not None else []))
+    if diff and use_nft and nftplan is not None:
+        out["diff"] = nft_diff(chain, nftplan, plans, files, unit)
+    elif diff:
         before, after = {}, {}
         for ip_version, plan in plans.items():
             if not plan.readable:
@@ -301,10 +330,25 @@ def result(chain, plans, changed, missing, backend, wanted_files, files, unit, u
             after[ip_version] = dict(chain=chain if plan.wanted else None, set_name=plan.set_name,
                                      members=plan.sources if plan.set_name else [], rules=plan.want_rules,
                                      jumps=[fw.jump_rule(chain)] if plan.wanted else [])
-        lines = ["# %s %s" % ("remove" if c is None else "write", p)
-                 for p, c in sorted(list(files.items()) + list(unit.items()))]
+        lines = _file_lines(files, unit)
         out["diff"] = dict(before=fw.state_text(before),
                            after=fw.state_text(after) + ("\n".join(lines) + "\n" if lines else ""),
                            before_header="%s (iptables, ip6tables)" % chain,
                            after_header="%s (iptables, ip6tables)" % chain)
     return out
+
+
+def _file_lines(files, unit):
+    return ["# %s %s" % ("remove" if c is None else "write", p) for p, c in sorted(list(files.items()) + list(unit.items()))]
+
+
+def nft_diff(table, nftplan, plans, files, unit):
+    """Diff mode of the nftables back-end: our table's rules and sets before and after, what goes
+    from iptables, and the files."""
+    before = ["# nftables table %s %s" % (nft.FAMILY, table if nftplan.exists else "-")] + nftplan.have_rules
+    before += ["# nftables table %s %s (goes)" % (nft.FAMILY, name) for name in nftplan.stale]
+    before += ["# %s chain %s (goes)" % (p.cmd, c) for p in plans.values() if p.readable for c in p.stale]
+    after = nftplan.text.splitlines() if nftplan.wanted else []
+    lines = _file_lines(files, unit)
+    return dict(before="\n".join(before) + "\n", after="\n".join(after + lines) + "\n",
+                before_header="%s (nftables)" % table, after_header="%s (nftables)" % table)

@@ -30,6 +30,8 @@ description:
     written before every check of both families has passed.
   - Uses whichever back-end (nf_tables or legacy) the host's C(iptables) command uses, and warns
     when the other back-end also holds rules.
+  - With O(backend=nftables) it keeps a table of its own instead (C(inet) family, named after O(chain)), which
+    tools that restore the whole filter table (kube-router, k3s, Docker) and firewalld reloads leave alone.
   - Refuses to guard the port of the SSH connection it runs over unless the client is an allowed
     source, also under C(become), where sudo hides C(SSH_CONNECTION) from the module.
   - In check mode it never fails for a missing command; it reports it in RV(missing_packages).
@@ -141,6 +143,21 @@ options:
     type: float
     default: 1.0
     version_added: "2.2.0"
+  backend:
+    description:
+      - V(iptables) keeps our chain in the C(filter) table of iptables and ip6tables, with an ipset for the sources.
+      - V(nftables) keeps a table of our own, C(table inet <chain>), that guards both families at once. It holds a
+        named interval set of sources per family and a base chain on the C(input) hook (priority -10). Loopback
+        and the sources pass and go on to the host's other rules; the rest bound for the guarded ports is dropped.
+        Each change replaces the whole table in one atomic C(nft -f) transaction; the persisted file
+        (C(<chain>.nft)) is that same transaction, which the boot unit loads.
+      - Whichever is chosen, what is ours in the other back-end is removed in the same run (the new guard first,
+        then the old one), and O(state=absent) removes both. O(ipset) applies to V(iptables) only.
+      - O(chain) must start with a letter or C(_) for V(nftables).
+    type: str
+    choices: [iptables, nftables]
+    default: iptables
+    version_added: "3.3.0"
   lock_timeout:
     description:
       - One run at a time per host. The module holds a lock (C(flock) on the O(persist_dir) directory itself)
@@ -168,8 +185,9 @@ options:
     default: 30
     version_added: "3.2.0"
 requirements:
-  - iptables (nf_tables or legacy back-end)
+  - iptables (nf_tables or legacy back-end), for O(backend=iptables)
   - ipset, for O(ipset=always) or to benefit from O(ipset=auto)
+  - nft 0.9.3 or later, for O(backend=nftables)
 notes:
   - Packets from allowed sources are not accepted by our chain; they return to C(INPUT), where
     the rest of the host's firewall decides.
@@ -202,6 +220,13 @@ EXAMPLES = r"""
   check_mode: true
   register: firewall_state
 
+- name: A table of our own in nftables, which firewalld reloads and whole-table rewriters leave alone
+  clusterguard.portworx.port_firewall:
+    backend: nftables
+    ports: ["9001-9023"]
+    udp_ports: ["9002"]
+    sources: ["10.0.0.0/30", "fd00::1/128"]
+
 - name: Remove everything the module made
   clusterguard.portworx.port_firewall:
     state: absent
@@ -213,16 +238,26 @@ pending:
   returned: always
   type: bool
 missing_packages:
-  description: Packages whose commands are missing (C(iptables), C(ipset)). Only check mode returns them without failing.
+  description:
+    - Packages whose commands are missing (C(iptables), C(ipset), or C(nftables) for O(backend=nftables)).
+      Only check mode returns them without failing.
   returned: always
   type: list
   elements: str
   sample: [ipset]
 backend:
-  description: Back-end of the host's iptables command.
+  description: Back-end of the host's iptables command (C(nf_tables) or C(legacy)), or C(nftables) with O(backend=nftables).
   returned: always
   type: str
   sample: nf_tables
+nftables:
+  description:
+    - With O(backend=nftables), our table (C(table)) and its rules as written, without comments (C(rules)).
+    - C(removed_tables) lists tables of ours removed (or, in check mode, to remove) by this run.
+  returned: always
+  type: dict
+  sample: {table: CLUSTERGUARD-PX, rules: ['iif "lo" accept'], removed_tables: []}
+  version_added: "3.3.0"
 families:
   description: Per family (C(ipv4), C(ipv6)), what the chain holds after the run.
   returned: always
@@ -270,11 +305,12 @@ drift:
     - What differed from the wanted state before the run, one list per part; empty lists when nothing did.
     - Per family, V(rules) (our chain is missing or its rules differ), V(jump) (the jump from C(INPUT) is missing or
       doubled), V(set) (the ipset members differ), V(stale) (chains of ours to remove).
+    - C(nftables) lists the same words for our nftables table (V(stale) where a table of ours is to go).
     - C(files) and C(boot_unit) list the paths to write or remove.
     - The verify role reads it in check mode; it names what is wrong without changing anything.
   returned: always
   type: dict
-  sample: {ipv4: [jump], ipv6: [], files: [], boot_unit: []}
+  sample: {ipv4: [jump], ipv6: [], nftables: [], files: [], boot_unit: []}
 """
 
 import fcntl
@@ -285,6 +321,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.clusterguard.portworx.plugins.module_utils import firewall as fw
 from ansible_collections.clusterguard.portworx.plugins.module_utils import firewall_plan as fp
+from ansible_collections.clusterguard.portworx.plugins.module_utils import nft
 from ansible_collections.clusterguard.portworx.plugins.module_utils import ports as portlib
 
 SETTLE_ATTEMPTS = 10
@@ -334,6 +371,8 @@ class PortFirewall:
         self.files_wanted = self.state == "present" and params["persist"]
         self.unit_wanted = self.files_wanted and params["boot_unit"]
         self.watchdog_wanted = self.unit_wanted and params["watchdog"]
+        self.use_nft = params["backend"] == "nftables"
+        self.nft_plan = None
         self.missing = []
         self.plans = {}
         self.unit_args = ""
@@ -420,7 +459,7 @@ class PortFirewall:
         other = self.binary("iptables-%s-save" % ("nft" if backend == "legacy" else "legacy"))
         if other:
             rc, saved, _err = self.run([other], check=False)
-            if rc == 0 and any(line.startswith("-A ") for line in saved.splitlines()):
+            if rc == 0 and not self.use_nft and any(line.startswith("-A ") for line in saved.splitlines()):
                 self.module.warn(
                     "both iptables back-ends hold rules on this host; our chain goes into %s, which "
                     "the iptables command uses, but the rules in the other back-end apply to packets too" % backend)
@@ -462,7 +501,7 @@ class PortFirewall:
             return out
         for name in names:
             path = os.path.join(directory, name)
-            if not os.path.isfile(path) or not (name.endswith(".rules") or name.endswith(".ipset")):
+            if not os.path.isfile(path) or not name.endswith((".rules", ".ipset", ".nft")):
                 continue
             first = (self.read_file(path) or "").split("\n", 1)[0]
             if fw.is_our_file(first):
@@ -539,7 +578,8 @@ class PortFirewall:
         for option, error in (("chain", fw.chain_error(self.chain)),
                               ("persist_dir", fw.persist_dir_error(params["persist_dir"])),
                               ("settle", fw.settle_error(params["settle"])),
-                              ("watchdog_interval", fw.watchdog_error(params["watchdog_interval"]))):
+                              ("watchdog_interval", fw.watchdog_error(params["watchdog_interval"])),
+                              ("chain", nft.table_error(self.chain) if self.use_nft else None)):
             if error:
                 self.fail("%s: %s" % (option, error))
         if not 0 <= params["lock_timeout"] <= 3600:
@@ -560,7 +600,7 @@ class PortFirewall:
         tcp = self.want.port_ranges if "tcp" in params["protocols"] else []
         udp = portlib.parse_ports(["%d-%d" % r for r in self.want.udp_ranges + (
             self.want.port_ranges if "udp" in params["protocols"] else [])])
-        self.unit_args = fw.unit_args(params["ip_versions"], tcp, udp)
+        self.unit_args = fw.unit_args(params["ip_versions"], tcp, udp, params["backend"])
 
     def main(self):
         params = self.module.params
@@ -569,14 +609,22 @@ class PortFirewall:
         # every argument is checked: from here to the last write, one run at a time
         self.lock(params["lock_timeout"])
 
-        backend = self.backend()
+        backend = self.backend()  # the iptables command's, also with nftables: copies of ours there go
+        if self.use_nft:
+            backend = "nftables"
         ipset_path, use_set = self.plan_tables()
-        if self.missing and not self.check and "iptables" in self.missing:
-            self.fail("iptables is not installed on this host (missing: %s)" % ", ".join(self.missing),
-                      missing_packages=self.missing)
+        self.plan_nft()
+        for command in ("iptables", "nftables"):
+            if command in self.missing and not self.check:
+                self.fail("%s is not installed on this host (missing: %s)" % (
+                    "nft" if command == "nftables" else command, ", ".join(self.missing)), missing_packages=self.missing)
 
         wanted_files = {}
-        if self.files_wanted:
+        if self.files_wanted and self.use_nft:
+            if self.nft_plan.text:
+                for name, content in nft.persisted_file(self.chain, self.nft_plan.text).items():
+                    wanted_files[os.path.join(self.persist_dir, name)] = content
+        elif self.files_wanted:
             for ip_version, plan in self.plans.items():
                 if plan.wanted and plan.readable:
                     for name, content in fw.persisted_files(self.chain, ip_version, want.sources[ip_version],
@@ -602,21 +650,27 @@ class PortFirewall:
                     self.fail("%s; nothing was changed" % error)
         leftovers = self.last_resort_leftovers()
         try:
-            warnings, other_copies = fp.other_copies(self.other_copies(), want.present)
+            warnings, other_copies = fp.other_copies(self.other_copies(), want.present and not self.use_nft)
         except fp.PlanError as exc:
             self.fail(str(exc))
         for warning in warnings:
             self.module.warn(warning)
         changed = (any(p.changed for p in self.plans.values() if p.readable)
-                   or bool(file_changes) or bool(unit_changes) or "iptables" in self.missing or bool(leftovers)
-                   or bool(other_copies))
+                   or bool(file_changes) or bool(unit_changes) or bool(leftovers) or bool(other_copies)
+                   or ("nftables" if self.use_nft else "iptables") in self.missing
+                   or (self.nft_plan is not None and self.nft_plan.changed))
         kept = sorted({s for p in self.plans.values() if p.readable for s in p.kept_sets})
         if kept and changed:
             self.module.warn("left in place, unused: ipset %s (%s would create it again)" % (
                 ", ".join(kept), ", ".join(fp.rewriters(self.plans))))
         if changed and not self.check:
+            # the new guard first, then the old one goes: no moment without either
+            if self.use_nft:
+                self.apply_nft()
             self.apply(ipset_path)
             self.settle()
+            if not self.use_nft:
+                self.apply_nft()
             self.remove_last_resort(leftovers)
             for cmd, payload in sorted(other_copies.items()):
                 self.run([self.binary(cmd + "-restore"), "-w", "--noflush"], data=payload)
@@ -625,12 +679,12 @@ class PortFirewall:
             self.apply_unit(unit_changes)
         self.module.exit_json(**fp.result(self.chain, self.plans, changed, self.missing, backend, wanted_files,
                                           file_changes, unit_changes, unit_status, diff=self.module._diff,
-                                          watchdog_status=watchdog_status))
+                                          watchdog_status=watchdog_status, nftplan=self.nft_plan, use_nft=self.use_nft))
 
     def plan_tables(self):
         """Read both families and the ipsets and plan each family; (ipset path, whether a set is used)."""
-        mode = self.module.params["ipset"]
-        present = self.want.present
+        mode = "never" if self.use_nft else self.module.params["ipset"]
+        present = self.want.present and not self.use_nft  # with nftables, what is ours in iptables goes
         self.missing = []
         ipset_path, sets = self.read_sets()
         if present and mode != "never" and not self.binary("ipset"):
@@ -657,6 +711,36 @@ class PortFirewall:
             self.fail(str(exc))
         self.missing = sorted(set(self.missing))
         return ipset_path, use_set
+
+    def plan_nft(self):
+        """Read the nftables ruleset and plan our table: wanted with backend nftables; otherwise only
+        tables of ours to remove, and a host where nft is missing or cannot run has none."""
+        wanted = self.use_nft and self.want.present
+        path = self.binary("nft")
+        if not path:
+            if wanted:
+                self.missing = sorted(set(self.missing) | {"nftables"})
+            return
+        rc, out, err = self.run([path, "-j", "list", "ruleset"], check=False)
+        if rc != 0:
+            if wanted and not self.check:
+                self.fail("nft cannot run on this host (%s); use host_firewall_backend: iptables here" % err.strip())
+            return
+        try:
+            tables = nft.parse_ruleset(out)
+        except nft.NftError as exc:
+            if wanted:
+                self.fail(str(exc))
+            return
+        params = self.module.params
+        self.nft_plan = nft.plan(tables, self.chain, wanted, self.want.sources, self.want.port_ranges,
+                                 self.want.protocols, params["ip_versions"], self.want.udp_ranges)
+        if self.nft_plan.error:
+            self.fail("chain (host_firewall_chain): %s" % self.nft_plan.error)
+
+    def apply_nft(self):
+        if self.nft_plan is not None and self.nft_plan.changed:
+            self.run([self.binary("nft"), "-f", "-"], data=self.nft_plan.payload())
 
     def last_resort_leftovers(self):
         """What the restore script's last resort left, when no iptables worked at boot: nftables
@@ -691,8 +775,8 @@ class PortFirewall:
         copy back when it ends, and undoes our change. Read back once every sync that may have
         begun before the write has ended, and write again while the change keeps being undone."""
         found = fp.rewriters(self.plans)
-        if not found:
-            return
+        if not found or not any(p.changed for p in self.plans.values() if p.readable):
+            return  # nothing was written to the shared tables (our nftables table is not among them)
         undone = 0
         for _attempt in range(SETTLE_ATTEMPTS):
             time.sleep(self.module.params["settle"])
@@ -764,6 +848,7 @@ def main():
             lock_timeout=dict(type="int", default=60),
             watchdog=dict(type="bool", default=False),
             watchdog_interval=dict(type="int", default=30),
+            backend=dict(type="str", choices=["iptables", "nftables"], default="iptables"),
         ),
         required_if=[("state", "present", ("ports",))],
         supports_check_mode=True,

@@ -16,6 +16,7 @@ import functools
 import re
 
 from ansible_collections.clusterguard.portworx.plugins.module_utils import firewall as fw
+from ansible_collections.clusterguard.portworx.plugins.module_utils import nft
 from ansible_collections.clusterguard.portworx.plugins.module_utils import ports as portlib
 from ansible_collections.clusterguard.portworx.plugins.plugin_utils import cluster, netcalc, portworx, spec
 
@@ -78,6 +79,8 @@ def host_plan(values, workers, ssh_port, px=None):
     error = fw.chain_error(chain)
     if error:
         raise spec.InputError("host_firewall_chain: %s" % error)
+    if values["host_firewall_backend"] == "nftables" and nft.table_error(chain):
+        raise spec.InputError("host_firewall_chain: %s (host_firewall_backend is nftables)" % nft.table_error(chain))
     error = fw.watchdog_error(values["host_firewall_watchdog_interval"])
     if error:
         raise spec.InputError("host_firewall_watchdog_interval: %s" % error)
@@ -93,6 +96,7 @@ def host_plan(values, workers, ssh_port, px=None):
         "watchdog": values["host_firewall_watchdog"],
         "watchdog_interval": values["host_firewall_watchdog_interval"],
         "ipset": values["host_firewall_ipset"],
+        "backend": values["host_firewall_backend"],
         "ip_versions": ["ipv4", "ipv6"] if values["host_firewall_ipv6"] else ["ipv4"],
         "protocols": values["host_firewall_protocols"],
     }

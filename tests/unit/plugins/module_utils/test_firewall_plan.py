@@ -201,7 +201,7 @@ def test_the_result_and_the_diff_say_what_changes():
     assert out["families"]["ipv4"]["chain"] == CHAIN and "ipv6" not in out["families"]
     assert out["sources"] == SOURCES["ipv4"] and out["rules"] == plans["ipv4"].want_rules
     assert out["drift"] == {"files": ["/etc/cg/CG.v4.rules"], "boot_unit": [fw.UNIT_WANTS],
-                            "ipv4": ["rules", "jump"], "ipv6": []}
+                            "ipv4": ["rules", "jump"], "ipv6": [], "nftables": []}
     assert "# write /etc/cg/CG.v4.rules" in out["diff"]["after"] and out["diff"]["before_header"].startswith(CHAIN)
     assert "diff" not in fp.result(CHAIN, plans, False, [], "legacy", {}, {}, {}, "absent")
 
