@@ -22,8 +22,9 @@ def netns(host, *cmd, check=False):
 
 
 def state(host):
-    """iptables-save, ip6tables-save and ipset save of one host, without dates and counters."""
-    text = netns(host, "sh", "-c", "iptables-save; ip6tables-save; ipset save", check=True).stdout
+    """iptables-save, ip6tables-save, ipset save and the nftables ruleset of one host, without
+    dates and counters."""
+    text = netns(host, "sh", "-c", "iptables-save; ip6tables-save; ipset save; nft -s list ruleset", check=True).stdout
     lines = [re.sub(r"\[\d+:\d+\]", "", line) for line in text.splitlines() if not line.startswith("#")]
     return "\n".join(lines)
 

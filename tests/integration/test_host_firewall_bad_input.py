@@ -29,7 +29,7 @@ LAB_CASES = [c for c in CASES if c[3] or c[0] in ON_THE_LAB]
 
 
 def test_the_lab_cases_are_rows_of_the_matrix():
-    assert set(ON_THE_LAB) <= {c[0] for c in CASES} and len(LAB_CASES) == len(ON_THE_LAB) + 5
+    assert set(ON_THE_LAB) <= {c[0] for c in CASES} and len(LAB_CASES) == len(ON_THE_LAB) + 6
 
 
 UNDO = {
@@ -38,6 +38,7 @@ UNDO = {
     "set-other-type": {"w3": "ipset destroy CGTYPE-v4"},
     "set-list": {"w1": "ipset destroy CGLIST-v6"},
     "set-other-family": {"w2": "ipset destroy CGFAM-v4"},
+    "table-foreign": {"w2": "nft delete table inet LAB-NFT"},
 }
 
 

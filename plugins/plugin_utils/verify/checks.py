@@ -181,18 +181,33 @@ def host_checks(host, args, found):
     families = found.get("families") or {}
     wanted = args.get("ip_versions") or []
     chain = args.get("chain")
+    tables = args.get("backend") == "nftables"
+    ours = "nftables table inet %s" % chain if tables else "chain %s" % chain
     missing = [f for f in wanted if f not in families]
     bad = ["%s: %s" % (f, " and ".join(w for w in drift.get(f, []) if w in ("rules", "jump"))) for f in wanted
            if any(w in ("rules", "jump") for w in drift.get(f, []))]
     if missing or bad:
         out.append(check("node", host, "chain_and_jump", "fail", "; ".join(
             ["%s: the family cannot be read" % f for f in missing] +
-            [b.replace("rules", "chain %s missing or not as wanted" % chain).replace(
+            [b.replace("rules", "%s missing or not as wanted" % ours).replace(
                 "jump", "no jump from INPUT (or more than one)") for b in bad])))
+    elif tables:
+        out.append(check("node", host, "chain_and_jump", "pass", "%s on its own input hook for %s" % (
+            ours, ", ".join(wanted))))
     else:
         out.append(check("node", host, "chain_and_jump", "pass", "%s with its jump in %s" % (chain, ", ".join(wanted))))
+    left = sorted({f for f in list(wanted) + ["ipv4", "ipv6", "nftables"] if "stale" in drift.get(f, [])})
+    if left:
+        out.append(check("node", host, "no_leftovers", "fail", "objects of ours that the next run removes are still "
+                         "there (another chain name, or the other back-end): %s" % ", ".join(left)))
+    else:
+        out.append(check("node", host, "no_leftovers", "pass", "nothing of ours under another name or in the other "
+                         "back-end"))
     earlier = ["%s: %s" % (f, rule) for f in wanted for rule in (families.get(f) or {}).get("earlier_accepts") or []]
-    if earlier:
+    if tables:
+        out.append(check("node", host, "no_earlier_accept", "pass", "a base chain of our own: a drop there is final, "
+                         "whatever other tables accept"))
+    elif earlier:
         out.append(check("node", host, "no_earlier_accept", "fail",
                          "INPUT accepts guarded ports before our jump: %s" % "; ".join(earlier)))
     else:
@@ -200,12 +215,13 @@ def host_checks(host, args, found):
     set_drift = [f for f in wanted if "set" in drift.get(f, [])]
     sets = [(families.get(f) or {}).get("set_name") for f in wanted if (families.get(f) or {}).get("set_name")]
     if set_drift:
-        out.append(check("node", host, "allowed_sources", "fail", "ipset members differ from the workers in %s" %
-                         ", ".join(set_drift)))
+        out.append(check("node", host, "allowed_sources", "fail", "%s members differ from the workers in %s" % (
+            "nftables set" if tables else "ipset", ", ".join(set_drift))))
     else:
         count = len(found.get("sources") or [])
         out.append(check("node", host, "allowed_sources", "pass", "%d source networks%s" % (
-            count, " in ipset %s" % ", ".join(sets) if sets else " listed in the chain")))
+            count, " in nftables sets %s" % ", ".join(sets) if tables else " in ipset %s" % ", ".join(sets) if sets
+            else " listed in the chain")))
     if not args.get("persist"):
         out.append(check("node", host, "persisted", "info",
                          "host_firewall_persist is false: nothing restores the chain at boot"))

@@ -93,8 +93,25 @@ FOUND_OK = {"drift": {"ipv4": [], "ipv6": [], "files": [], "boot_unit": []}, "bo
 def test_host_checks_pass_when_nothing_drifts():
     checks = verify.host_checks("w1", ARGS, FOUND_OK)
     assert {c["check"]: c["status"] for c in checks} == {
-        "chain_and_jump": "pass", "no_earlier_accept": "pass", "allowed_sources": "pass", "persisted": "pass",
-        "boot_unit": "pass"}
+        "chain_and_jump": "pass", "no_leftovers": "pass", "no_earlier_accept": "pass", "allowed_sources": "pass",
+        "persisted": "pass", "boot_unit": "pass"}
+
+
+def test_host_checks_of_the_nftables_back_end_name_the_table_and_its_sets():
+    found = dict(FOUND_OK, families={"ipv4": {"set_name": "v4", "earlier_accepts": []},
+                                     "ipv6": {"set_name": "v6", "earlier_accepts": []}})
+    checks = verify.host_checks("w1", dict(ARGS, backend="nftables"), found)
+    assert {c["check"]: c["status"] for c in checks} == {
+        "chain_and_jump": "pass", "no_leftovers": "pass", "no_earlier_accept": "pass", "allowed_sources": "pass",
+        "persisted": "pass", "boot_unit": "pass"}
+    assert "nftables table inet CLUSTERGUARD-PX on its own input hook" in by(checks, "w1", "chain_and_jump")["detail"]
+    assert "nftables sets v4, v6" in by(checks, "w1", "allowed_sources")["detail"]
+    drifted = verify.host_checks("w1", dict(ARGS, backend="nftables"), dict(
+        found, drift=dict(FOUND_OK["drift"], ipv4=["rules", "set", "stale"], nftables=["rules", "set"])))
+    failed = {c["check"]: c["detail"] for c in drifted if c["status"] == "fail"}
+    assert set(failed) == {"chain_and_jump", "no_leftovers", "allowed_sources"}
+    assert "nftables table inet CLUSTERGUARD-PX missing" in failed["chain_and_jump"]
+    assert "nftables set members differ" in failed["allowed_sources"] and "ipv4" in failed["no_leftovers"]
 
 
 @pytest.mark.parametrize("change, name", [
@@ -106,6 +123,8 @@ def test_host_checks_pass_when_nothing_drifts():
     ({"drift": dict(FOUND_OK["drift"], files=["/etc/clusterguard/CLUSTERGUARD-PX.v4.rules"])}, "persisted"),
     ({"drift": dict(FOUND_OK["drift"], boot_unit=["/etc/systemd/system/clusterguard-portworx.service"])}, "boot_unit"),
     ({"families": {"ipv4": FOUND_OK["families"]["ipv4"]}}, "chain_and_jump"),
+    ({"drift": dict(FOUND_OK["drift"], nftables=["stale"])}, "no_leftovers"),
+    ({"drift": dict(FOUND_OK["drift"], ipv6=["stale"])}, "no_leftovers"),
 ])
 def test_host_checks_name_what_drifted(change, name):
     checks = verify.host_checks("w1", ARGS, dict(FOUND_OK, **change))
