@@ -5,13 +5,16 @@ link down until systemd-networkd brings it up after network-pre.target.
 From the outsider, the guarded ports are probed in a tight loop from before the reboot until
 sshd answers again; a single "open" fails the test, which reports the window it measured. The
 same reboot with a persisted file cut short must fail the unit and still never open a port.
-firewalld is stopped on these workers for the reboots: it removes our chain when it starts at boot and on
-every reload (issue 22). The opt-in watchdog is tested with firewalld running: after a reload or a
-restart, our chain is back within the watchdog's interval."""
+firewalld is stopped on these workers for the iptables reboots: it removes our chain when it starts at boot
+and on every reload (issue 22). The opt-in watchdog is tested with firewalld running: after a reload or a
+restart, our chain is back within the watchdog's interval. With host_firewall_backend: nftables the guard is
+a table of our own, which firewalld leaves alone: the reboot, the reloads and the restarts run with
+firewalld running and its zone opening the Portworx ports, and no watchdog."""
 
 import json
 import os
 import subprocess
+import threading
 import time
 
 import pytest
@@ -154,3 +157,94 @@ def test_the_watchdog_puts_the_chain_back_after_firewalld_reloads_and_restarts(l
     assert booted("run", "w2", "systemctl", "is-enabled", "clusterguard-firewall-watchdog.timer",
                   check=False).strip() not in ("enabled", "enabled-runtime")
     assert probe(W2_GUARDED, W2_OPEN) == {W2_GUARDED: "timeout", W2_OPEN: "open"}
+
+
+# -- the nftables back-end, with firewalld running ------------------------------------------
+NFT = {"host_firewall_backend": "nftables"}
+
+
+def watched_probes(targets, action, seconds=4.0):
+    """{target: {result: count}} of the outsider probing ``targets`` while ``action`` runs and for
+    ``seconds`` after it returned."""
+    counts = {t: {} for t in targets}
+    stop = threading.Event()
+
+    def loop():
+        while not stop.is_set():
+            for target, result in probe(*targets).items():
+                counts[target][result] = counts[target].get(result, 0) + 1
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    try:
+        action()
+        time.sleep(seconds)
+    finally:
+        stop.set()
+        thread.join()
+    return counts
+
+
+@pytest.fixture
+def firewalld_nft(lab):
+    """w1 on the nftables back-end with firewalld running, its zone opening 9001-9024 as Portworx users
+    open them; afterwards firewalld stopped and w1 back on the iptables back-end."""
+    w1 = ["--limit", NAME + "-w1"]
+    booted("run", "w1", "systemctl", "enable", "--now", "firewalld")
+    booted("run", "w1", "firewall-cmd", "--permanent", "--add-port=9001-9024/tcp")
+    booted("run", "w1", "firewall-cmd", "--reload")
+    run_playbook(PLAY, INVENTORY, NFT, args=w1)
+    yield w1
+    booted("run", "w1", "firewall-cmd", "--permanent", "--remove-port=9001-9024/tcp", check=False)
+    booted("run", "w1", "systemctl", "disable", "--now", "firewalld", check=False)
+    run_playbook(PLAY, INVENTORY, {}, args=w1)
+
+
+def our_table(host):
+    return subprocess.run(["ip", "netns", "exec", "%s-%s" % (NAME, host), "nft", "list", "table", "inet",
+                           "CLUSTERGUARD-PX"], capture_output=True, text=True, check=False).stdout
+
+
+def test_with_nftables_firewalld_reloads_restarts_and_a_reboot_leave_the_guard_alone(firewalld_nft):
+    assert probe(*GUARDED, "%s:9024" % W1) == dict({t: "timeout" for t in GUARDED}, **{"%s:9024" % W1: "open"})
+    table = our_table("w1")
+    assert "drop" in table
+    seen = {}
+    for action in (("firewall-cmd", "--reload"), ("systemctl", "restart", "firewalld"),
+                   ("systemctl", "reload", "firewalld")):
+        seen[" ".join(action)] = watched_probes(GUARDED + ["%s:9024" % W1], lambda a=action: booted("run", "w1", *a))
+        assert our_table("w1") == table, action
+    print("outsider's probes during firewalld reloads and restarts:", seen)
+    for action, counts in seen.items():
+        for target in GUARDED:
+            assert "open" not in counts[target] and counts[target].get("timeout"), (action, target, counts)
+        assert counts["%s:9024" % W1].get("open"), counts  # the probes do see an open port
+    # firewalld starts at boot too, with our unit before the network: never open
+    found, boots = reboot_watched()
+    assert boots == 1 and found["ssh_back"] is not None, found
+    for target in GUARDED:
+        assert "open" not in found["counts"][target], (target, found)
+    assert found["counts"]["%s:9024" % W1].get("open"), found
+    assert booted("run", "w1", "systemctl", "is-active", "firewalld").strip() == "active"
+    assert booted("run", "w1", "systemctl", "is-active", "clusterguard-firewall").strip() == "active"
+    assert our_table("w1") == table
+    # no watchdog was needed, and the role has nothing to put right
+    assert "changed=0" in run_playbook(PLAY, INVENTORY, NFT, args=firewalld_nft)
+
+
+def test_with_nftables_a_table_file_cut_short_fails_the_unit_and_no_port_opens(firewalld_nft):
+    booted("run", "w1", "truncate", "-s", "200", "/etc/clusterguard/CLUSTERGUARD-PX.nft")
+    try:
+        found, boots = reboot_watched()
+        assert boots == 1 and found["ssh_back"] is not None, found
+        for target in GUARDED:
+            assert "open" not in found["counts"][target], (target, found)
+        state = booted("run", "w1", "systemctl", "is-failed", "clusterguard-firewall", check=False).strip()
+        assert state == "failed", state
+        journal = booted("run", "w1", "journalctl", "-u", "clusterguard-firewall", "-b", "--no-pager")
+        assert "missing, empty or cut short" in journal and "LAST RESORT" in journal, journal[-2000:]
+        assert probe(*GUARDED) == {t: "timeout" for t in GUARDED}
+    finally:
+        out = run_playbook(PLAY, INVENTORY, NFT, args=firewalld_nft)  # writes the file again
+    assert "changed=1" in out and "last resort is in place" in out
+    assert "changed=0" in run_playbook(PLAY, INVENTORY, NFT, args=firewalld_nft)

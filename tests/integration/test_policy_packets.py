@@ -227,6 +227,60 @@ def test_host_firewall_changes_survive_kube_router_rewriting_the_tables(engine, 
                                               "CLUSTERGUARD-PX"], capture_output=True, text=True, check=True).stdout
 
 
+def nft_allowed(worker):
+    """The IPv4 sources our nftables table lets through: the members of its set v4."""
+    out = subprocess.run(["ip", "netns", "exec", "%s-%s" % (LAB_NAME, worker), "nft", "-j", "list", "set", "inet",
+                          "CLUSTERGUARD-PX", "v4"], capture_output=True, text=True, check=True).stdout
+    elems = [o["set"] for o in json.loads(out)["nftables"] if "set" in o][0].get("elem") or []
+    return sorted(e if isinstance(e, str) else "%s/%s" % (e["prefix"]["addr"], e["prefix"]["len"]) for e in elems)
+
+
+def test_the_nftables_back_end_needs_no_settling_under_kube_router(engine, api, inventory):
+    """The same churn with host_firewall_backend: nftables. Our table is not in the filter table
+    kube-router saves and restores, so no change is undone, nothing is written twice (no "undid
+    our change"), and the run does not wait for kube-router's syncs to settle."""
+    import threading
+
+    from kubernetes import client
+
+    core = client.CoreV1Api(api)
+    stop = threading.Event()
+
+    def churn():
+        i = 0
+        while not stop.is_set():
+            i += 1
+            core.patch_namespace("lab-other", {"metadata": {"labels": {"clusterguard-churn": str(i)}}})
+            time.sleep(0.05)
+
+    thread = threading.Thread(target=churn, daemon=True)
+    thread.start()
+    lost, outputs = [], []
+    lab = {"portworx_node_address_vars": ["ansible_host", "node_ipv6"], "host_firewall_backend": "nftables"}
+    try:
+        for run, extra in enumerate([["10.244.0.0/16"], [], ["10.244.0.0/16"], []]):
+            outputs.append(run_playbook("tests/integration/playbooks/host_firewall.yml", inventory,
+                                        dict(lab, host_firewall_extra_sources=extra)))
+            for wait in (0, 1.5):  # at once, and after any sync under way has ended
+                time.sleep(wait)
+                for worker in ("w1", "w2", "w3"):
+                    have = nft_allowed(worker)
+                    if ("10.244.0.0/16" in have) != bool(extra):
+                        lost.append("run %d (%s), %.1f s later: %s holds %s" % (
+                            run + 1, extra or "no extra source", wait, worker, have))
+    finally:
+        stop.set()
+        thread.join()
+        core.patch_namespace("lab-other", {"metadata": {"labels": {"clusterguard-churn": None}}})
+        run_playbook("tests/integration/playbooks/host_firewall.yml", inventory, {"host_firewall_state": "absent"})
+    assert not lost, "\n".join(lost)
+    assert not any("undid our change" in out for out in outputs)
+    # kube-router was syncing all along: its chains are there, ours is not among them
+    rules = subprocess.run(["ip", "netns", "exec", "%s-w1" % LAB_NAME, "iptables", "-S"], capture_output=True,
+                           text=True, check=True).stdout
+    assert "KUBE-ROUTER-INPUT" in rules and "CLUSTERGUARD" not in rules
+
+
 # -- verify's reachability against real packets ------------------------------------------
 # Policies of "another team" in lab-apps, each of which opens some of the way to the Portworx
 # ports for p1 (lab-apps, app=demo), or, the last one, for pods that do not run.
