@@ -139,7 +139,8 @@ options:
         its older copy of the filter table and of every ipset when it ends, and so undoes our change.
         There the module waits this many seconds after writing (longer than such a sync takes), reads
         back, and writes again while the change keeps being undone, up to 10 times.
-      - Hosts without such a program are not affected.
+      - Hosts without such a program are not affected, and neither is O(backend=nftables), since our table is not among the
+        tables such a program restores, so a run there writes once and never waits.
     type: float
     default: 1.0
     version_added: "2.2.0"
@@ -170,7 +171,8 @@ options:
   watchdog:
     description:
       - Also install and start C(clusterguard-firewall-watchdog.timer), which checks every O(watchdog_interval)
-        seconds that the jump from C(INPUT) and our chain's rules are there in every guarded family. Where another
+        seconds that the jump from C(INPUT) and our chain's rules are there in every guarded family (with
+        O(backend=nftables), that our table and its drop rules are there). Where another
         agent removed them (C(firewall-cmd --reload) on firewalld 1.x, C(iptables -F), a tool that restores whole
         tables), it says so in the journal and runs the restore script, which puts our chain back from the
         persisted files or fails closed.
@@ -187,7 +189,7 @@ options:
 requirements:
   - iptables (nf_tables or legacy back-end), for O(backend=iptables)
   - ipset, for O(ipset=always) or to benefit from O(ipset=auto)
-  - nft 0.9.3 or later, for O(backend=nftables)
+  - nft with JSON output (C(nft -j)), for O(backend=nftables); tested with nftables 1.0.6
 notes:
   - Packets from allowed sources are not accepted by our chain; they return to C(INPUT), where
     the rest of the host's firewall decides.
