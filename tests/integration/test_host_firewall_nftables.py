@@ -86,10 +86,9 @@ def test_drift_made_by_another_hand_is_seen_and_put_right(inventory, clean):
     run_playbook(PLAY, inventory, NFT)
     netns("w1", "nft", "add", "element", "inet", "CLUSTERGUARD-PX", "v4", "{ 10.231.0.250 }", check=True)
     assert probe("out", "10.231.0.11:9001") == {"10.231.0.11:9001": "open"}
-    netns("w2", "nft", "delete", "rule", "inet", "CLUSTERGUARD-PX", "input", "handle",
-          re.search(r"ip6 saddr != @v6 drop .*# handle (\d+)", netns("w2", "nft", "-a", "list", "table", "inet",
-                                                                   "CLUSTERGUARD-PX", check=True).stdout).group(1),
-          check=True)
+    listing = netns("w2", "nft", "-a", "list", "table", "inet", "CLUSTERGUARD-PX", check=True).stdout
+    handle = re.search(r"ip6 saddr != @v6 drop .*# handle (\d+)", listing).group(1)
+    netns("w2", "nft", "delete", "rule", "inet", "CLUSTERGUARD-PX", "input", "handle", handle, check=True)
     out = run_playbook(PLAY, inventory, NFT, check=True)
     assert changed(out, "w1") == 1 and changed(out, "w2") == 1 and changed(out, "w3") == 0, out[-2000:]
     run_playbook(PLAY, inventory, NFT)
