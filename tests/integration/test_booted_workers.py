@@ -80,16 +80,23 @@ def test_the_guard_holds_through_a_reboot_from_container_start_to_sshd(lab):
     assert "changed=0" in run_playbook(PLAY, INVENTORY, {})
 
 
+def reboot_with_a_file_cut_short(path, size):
+    """Cut ``path`` on w1 to ``size`` bytes and reboot it, watched: no guarded port ever opens and the
+    unit fails. Returns the unit's journal of that boot."""
+    booted("run", "w1", "truncate", "-s", str(size), path)
+    found, boots = reboot_watched()
+    assert boots == 1 and found["ssh_back"] is not None, found
+    for target in GUARDED:
+        assert "open" not in found["counts"][target], (target, found)
+    state = booted("run", "w1", "systemctl", "is-failed", "clusterguard-firewall", check=False).strip()
+    assert state == "failed", state
+    assert probe(*GUARDED) == {t: "timeout" for t in GUARDED}
+    return booted("run", "w1", "journalctl", "-u", "clusterguard-firewall", "-b", "--no-pager")
+
+
 def test_a_rules_file_cut_short_fails_the_unit_and_no_port_opens(lab):
-    booted("run", "w1", "truncate", "-s", "100", "/etc/clusterguard/CLUSTERGUARD-PX.v4.rules")
     try:
-        found, boots = reboot_watched()
-        assert boots == 1 and found["ssh_back"] is not None, found
-        for target in GUARDED:
-            assert "open" not in found["counts"][target], (target, found)
-        state = booted("run", "w1", "systemctl", "is-failed", "clusterguard-firewall", check=False).strip()
-        assert state == "failed", state
-        assert probe(*GUARDED) == {t: "timeout" for t in GUARDED}
+        reboot_with_a_file_cut_short("/etc/clusterguard/CLUSTERGUARD-PX.v4.rules", 100)
     finally:
         out = run_playbook(PLAY, INVENTORY, {})  # writes the file again
     assert "changed=1" in out
@@ -233,17 +240,9 @@ def test_with_nftables_firewalld_reloads_restarts_and_a_reboot_leave_the_guard_a
 
 
 def test_with_nftables_a_table_file_cut_short_fails_the_unit_and_no_port_opens(firewalld_nft):
-    booted("run", "w1", "truncate", "-s", "200", "/etc/clusterguard/CLUSTERGUARD-PX.nft")
     try:
-        found, boots = reboot_watched()
-        assert boots == 1 and found["ssh_back"] is not None, found
-        for target in GUARDED:
-            assert "open" not in found["counts"][target], (target, found)
-        state = booted("run", "w1", "systemctl", "is-failed", "clusterguard-firewall", check=False).strip()
-        assert state == "failed", state
-        journal = booted("run", "w1", "journalctl", "-u", "clusterguard-firewall", "-b", "--no-pager")
+        journal = reboot_with_a_file_cut_short("/etc/clusterguard/CLUSTERGUARD-PX.nft", 200)
         assert "missing, empty or cut short" in journal and "LAST RESORT" in journal, journal[-2000:]
-        assert probe(*GUARDED) == {t: "timeout" for t in GUARDED}
     finally:
         out = run_playbook(PLAY, INVENTORY, NFT, args=firewalld_nft)  # writes the file again
     assert "changed=1" in out and "last resort is in place" in out

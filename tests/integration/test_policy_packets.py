@@ -9,10 +9,12 @@ kube-router implements NetworkPolicy, not ClusterNetworkPolicy: those are judged
 evaluator only (test_cluster_scope.py). The host firewall is removed for this module,
 so the policies alone decide, and put back at the end."""
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -183,14 +185,9 @@ def allowed(worker):
     return sorted(out)
 
 
-def test_host_firewall_changes_survive_kube_router_rewriting_the_tables(engine, api, inventory):
-    """kube-router v2.1.0 writes every ipset back at each sync as it saw them at the end of
-    the sync before (cloudnativelabs/kube-router#1677), so a change to our set was undone at its
-    next sync, and it writes the whole filter table back at the end of each sync, so a change
-    made during one is undone too. Namespace label changes keep it syncing while the host
-    firewall's sources change back and forth; each change must still be there afterwards."""
-    import threading
-
+@contextlib.contextmanager
+def churning(api):
+    """Namespace label changes, 20 a second, that keep kube-router syncing while the block runs."""
     from kubernetes import client
 
     core = client.CoreV1Api(api)
@@ -205,10 +202,27 @@ def test_host_firewall_changes_survive_kube_router_rewriting_the_tables(engine, 
 
     thread = threading.Thread(target=churn, daemon=True)
     thread.start()
-    lost, undone = [], 0
     try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+        core.patch_namespace("lab-other", {"metadata": {"labels": {"clusterguard-churn": None}}})
+
+
+SOURCE_CHANGES = [["10.244.0.0/16"], [], ["10.244.0.0/16"], []]
+
+
+def test_host_firewall_changes_survive_kube_router_rewriting_the_tables(engine, api, inventory):
+    """kube-router v2.1.0 writes every ipset back at each sync as it saw them at the end of
+    the sync before (cloudnativelabs/kube-router#1677), so a change to our set was undone at its
+    next sync, and it writes the whole filter table back at the end of each sync, so a change
+    made during one is undone too. Namespace label changes keep it syncing while the host
+    firewall's sources change back and forth; each change must still be there afterwards."""
+    lost, undone = [], 0
+    with churning(api):
         lab = {"portworx_node_address_vars": ["ansible_host", "node_ipv6"]}
-        for run, extra in enumerate([["10.244.0.0/16"], [], ["10.244.0.0/16"], []]):
+        for run, extra in enumerate(SOURCE_CHANGES):
             out = run_playbook("tests/integration/playbooks/host_firewall.yml", inventory,
                                dict(lab, host_firewall_extra_sources=extra))
             undone += out.count("kube-router undid our change")  # written again: reported, not lost
@@ -217,10 +231,6 @@ def test_host_firewall_changes_survive_kube_router_rewriting_the_tables(engine, 
                 have = allowed(worker)
                 if ("10.244.0.0/16" in have) != bool(extra):
                     lost.append("run %d (%s): %s holds %s" % (run + 1, extra or "no extra source", worker, have))
-    finally:
-        stop.set()
-        thread.join()
-        core.patch_namespace("lab-other", {"metadata": {"labels": {"clusterguard-churn": None}}})
     assert not lost, "changes undone by kube-router (%d written again):\n%s" % (undone, "\n".join(lost))
     # With the set, 7 of these 18 host runs lost their change. Rules instead of the set:
     assert "match-set" not in subprocess.run(["ip", "netns", "exec", "%s-w1" % LAB_NAME, "iptables", "-S",
@@ -239,42 +249,28 @@ def test_the_nftables_back_end_needs_no_settling_under_kube_router(engine, api, 
     """The same churn with host_firewall_backend: nftables. Our table is not in the filter table
     kube-router saves and restores, so no change is undone, nothing is written twice (no "undid
     our change"), and the run does not wait for kube-router's syncs to settle."""
-    import threading
-
-    from kubernetes import client
-
-    core = client.CoreV1Api(api)
-    stop = threading.Event()
-
-    def churn():
-        i = 0
-        while not stop.is_set():
-            i += 1
-            core.patch_namespace("lab-other", {"metadata": {"labels": {"clusterguard-churn": str(i)}}})
-            time.sleep(0.05)
-
-    thread = threading.Thread(target=churn, daemon=True)
-    thread.start()
     lost, outputs = [], []
     lab = {"portworx_node_address_vars": ["ansible_host", "node_ipv6"], "host_firewall_backend": "nftables"}
+    # Nothing of ours in iptables to start with: removing a chain there (switching back-ends) is a
+    # write to kube-router's table, which settles as the iptables back-end does.
+    run_playbook("tests/integration/playbooks/host_firewall.yml", inventory, {"host_firewall_state": "absent"})
     try:
-        for run, extra in enumerate([["10.244.0.0/16"], [], ["10.244.0.0/16"], []]):
-            outputs.append(run_playbook("tests/integration/playbooks/host_firewall.yml", inventory,
-                                        dict(lab, host_firewall_extra_sources=extra)))
-            for wait in (0, 1.5):  # at once, and after any sync under way has ended
-                time.sleep(wait)
-                for worker in ("w1", "w2", "w3"):
-                    have = nft_allowed(worker)
-                    if ("10.244.0.0/16" in have) != bool(extra):
-                        lost.append("run %d (%s), %.1f s later: %s holds %s" % (
-                            run + 1, extra or "no extra source", wait, worker, have))
+        with churning(api):
+            for run, extra in enumerate(SOURCE_CHANGES):
+                outputs.append(run_playbook("tests/integration/playbooks/host_firewall.yml", inventory,
+                                            dict(lab, host_firewall_extra_sources=extra)))
+                for wait in (0, 1.5):  # at once, and after any sync under way has ended
+                    time.sleep(wait)
+                    for worker in ("w1", "w2", "w3"):
+                        have = nft_allowed(worker)
+                        if ("10.244.0.0/16" in have) != bool(extra):
+                            lost.append("run %d (%s), %.1f s later: %s holds %s" % (
+                                run + 1, extra or "no extra source", wait, worker, have))
     finally:
-        stop.set()
-        thread.join()
-        core.patch_namespace("lab-other", {"metadata": {"labels": {"clusterguard-churn": None}}})
         run_playbook("tests/integration/playbooks/host_firewall.yml", inventory, {"host_firewall_state": "absent"})
     assert not lost, "\n".join(lost)
-    assert not any("undid our change" in out for out in outputs)
+    undone = [line for out in outputs for line in out.splitlines() if "undid our change" in line]
+    assert not undone, undone
     # kube-router was syncing all along: its chains are there, ours is not among them
     rules = subprocess.run(["ip", "netns", "exec", "%s-w1" % LAB_NAME, "iptables", "-S"], capture_output=True,
                            text=True, check=True).stdout
