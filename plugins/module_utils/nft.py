@@ -232,7 +232,7 @@ def plan(tables, table, wanted, sources, port_ranges, protocols, ip_versions, ud
     out.exists = found is not None
     if found is None:
         out.rules_changed = True
-        out.set_drift = [v for v in ip_versions]
+        out.set_drift = list(ip_versions)
         return out
     out.have_rules = [rule_text(r) for r in found.rules]
     chain = found.chains.get(CHAIN) or {}

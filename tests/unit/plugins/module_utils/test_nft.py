@@ -15,7 +15,7 @@ TABLE = "CLUSTERGUARD-PX"
 PORTS = [(9001, 9023)]
 UDP = [(9002, 9002)]
 SOURCES = {"ipv4": ["10.0.0.11/32", "10.0.0.12/31"], "ipv6": ["fd00::11/128"]}
-BOTH = ["ipv4", "ipv6"]
+BOTH = ("ipv4", "ipv6")
 
 
 def element(net):
@@ -24,8 +24,9 @@ def element(net):
     return addr if length in ("32", "128") else {"prefix": {"addr": addr, "len": int(length)}}
 
 
-def ruleset(table=TABLE, sources=SOURCES, families=BOTH, comments=None, rules=None, chain=None, extra=()):
+def ruleset(table=TABLE, sources=None, families=BOTH, comments=None, rules=None, chain=None, extra=()):
     """``nft -j list ruleset`` output holding our table as we write it (or changed by the arguments)."""
+    sources = SOURCES if sources is None else sources
     texts = nft.rules(PORTS, ["tcp"], families, UDP)
     if comments is None:
         comments = ["%s %s" % (fw.MARKER, nft.digest(table, texts))] + [fw.MARKER] * (len(texts) - 1)
@@ -47,8 +48,8 @@ def ruleset(table=TABLE, sources=SOURCES, families=BOTH, comments=None, rules=No
     return json.dumps({"nftables": items})
 
 
-def plan_of(text, wanted=True, table=TABLE, sources=SOURCES, families=BOTH):
-    return nft.plan(nft.parse_ruleset(text), table, wanted, sources, PORTS, ["tcp"], families, UDP)
+def plan_of(text, wanted=True, table=TABLE, families=BOTH):
+    return nft.plan(nft.parse_ruleset(text), table, wanted, SOURCES, PORTS, ["tcp"], families, UDP)
 
 
 def test_the_rules_drop_the_guarded_ports_of_each_family_from_all_but_the_sources():
@@ -140,7 +141,7 @@ def test_an_empty_ruleset_has_no_tables():
 
 def test_a_host_without_our_table_gets_it_whole():
     plan = plan_of(json.dumps({"nftables": [{"table": {"family": "ip", "name": "filter"}}]}))
-    assert plan.changed and plan.rules_changed and plan.set_drift == BOTH and not plan.exists
+    assert plan.changed and plan.rules_changed and plan.set_drift == list(BOTH) and not plan.exists
     assert plan.drift("ipv4") == ["rules", "set"] and plan.stale == []
     assert plan.payload() == nft.payload(TABLE, nft.definition(TABLE, SOURCES, PORTS, ["tcp"], BOTH, UDP))
 

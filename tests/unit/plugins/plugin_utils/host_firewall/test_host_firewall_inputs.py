@@ -33,7 +33,8 @@ def test_defaults_give_the_workers_as_sources():
     got = plan()
     assert got["hosts"]["w1"] == {
         "chain": "CLUSTERGUARD-PX", "state": "present", "persist": True, "persist_dir": "/etc/clusterguard",
-        "boot_unit": True, "watchdog": False, "watchdog_interval": 30, "ipset": "auto", "backend": "iptables", "ip_versions": ["ipv4", "ipv6"], "protocols": ["tcp"],
+        "boot_unit": True, "watchdog": False, "watchdog_interval": 30, "ipset": "auto", "backend": "iptables",
+        "ip_versions": ["ipv4", "ipv6"], "protocols": ["tcp"],
         "ports": ["9001-9023"], "udp_ports": ["9002"], "sources": ["10.0.0.11/32", "10.0.0.12/32"]}
 
 
