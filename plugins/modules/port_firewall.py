@@ -623,7 +623,7 @@ class PortFirewall:
 
         wanted_files = {}
         if self.files_wanted and self.use_nft:
-            if self.nft_plan.text:
+            if self.nft_plan is not None and self.nft_plan.text:  # None: nft is missing (check mode)
                 for name, content in nft.persisted_file(self.chain, self.nft_plan.text).items():
                     wanted_files[os.path.join(self.persist_dir, name)] = content
         elif self.files_wanted:

@@ -174,7 +174,7 @@ def test_packages_are_installed_only_where_a_command_is_missing(inventory, clean
     subprocess.run(hide, check=True)
     try:
         ran, _stats = json_run(inventory, {})
-        installs = {h: [r for n, r in ran.get(lab_host(h), []) if n.startswith("Install iptables")] for h in WORKERS}
+        installs = {h: [r for n, r in ran.get(lab_host(h), []) if n.startswith("Install the firewall commands")] for h in WORKERS}
         assert installs["w1"] == [] and installs["w3"] == []
         assert len(installs["w2"]) == 1 and installs["w2"][0]["invocation"]["module_args"]["name"] == ["ipset"]
         found = [r for n, r in ran[lab_host("w2")] if n.startswith("Read the firewall")][0]

@@ -138,6 +138,23 @@ def test_renaming_removes_the_old_table_and_absent_removes_every_one(inventory, 
         netns("w2", "nft", "delete", "table", "inet", "other")
 
 
+def test_a_worker_without_nft_gets_the_package_task_and_fails_alone_naming_it(inventory, clean):
+    # Hide nft from w2's SSH sessions only: a bind mount in its sshd's mount namespace. The package
+    # task finds nftables installed, so nft stays missing and the guard of w2 fails, naming it.
+    sshd = open(os.path.join(ROOT, ".lab", "cgpx", "run", "w2.sshd.pid")).read().strip()
+    subprocess.run(["nsenter", "-t", sshd, "-m", "mount", "--bind", "/dev/null", "/usr/sbin/nft"], check=True)
+    try:
+        out = run_playbook(PLAY, inventory, NFT, expect_rc=2)
+        assert re.search(r"cgpx-w2\s+: ok=\d+\s+changed=\d+\s+unreachable=0\s+failed=1", out), out[-2000:]
+        assert "nft is not installed on this host (missing: nftables)" in out
+        install = out.split("Install the firewall commands", 1)[1].split("TASK [", 1)[0]
+        assert "ok: [cgpx-w2]" in install and "skipping: [cgpx-w1]" in install, install
+        assert set(tables("w1")) == {"CLUSTERGUARD-PX"} and set(tables("w3")) == {"CLUSTERGUARD-PX"}
+        assert tables("w2") == {}
+    finally:
+        subprocess.run(["nsenter", "-t", sshd, "-m", "umount", "/usr/sbin/nft"], check=True)
+
+
 def test_limit_changes_only_the_named_worker_and_serial_converges(inventory, clean):
     out = run_playbook(PLAY, inventory, NFT, args=("--limit", lab_host("w1")))
     assert set(tables("w1")) == {"CLUSTERGUARD-PX"} and tables("w2") == {} and tables("w3") == {}

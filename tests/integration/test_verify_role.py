@@ -54,13 +54,35 @@ def test_locked_down_lab_passes_every_check(locked, tmp_path):
     assert failing_cases == set()
     names = {(c["subject"], c["check"]) for c in report["checks"] if c["status"] == "pass"}
     for worker in ("cgpx-w1", "cgpx-w2", "cgpx-w3"):
-        for name in ("chain_and_jump", "no_earlier_accept", "allowed_sources", "persisted", "reaches_workers",
+        for name in ("chain_and_jump", "no_leftovers", "no_earlier_accept", "allowed_sources", "persisted", "reaches_workers",
                      "blocked_from_controller", "blocked_from_cgpx-out"):
             assert (worker, name) in names, (worker, name)
     assert ("default", "policies") in names and ("cluster", "nodes_in_inventory") in names
     # one JUnit testcase per check
     assert sum(len(list(suite)) for suite in junit) == len(report["checks"])
     assert "changed=0" in out and "failed=0" in out
+
+
+def test_on_the_nftables_back_end_every_check_passes_and_a_left_chain_is_named(locked, tmp_path):
+    """verify reads the back-end the role chose: the table and its sets pass, and an iptables chain of
+    ours left beside it (as a switch interrupted before its last step leaves it) is named."""
+    nft = dict(SETTINGS, host_firewall_backend="nftables")
+    try:
+        run_playbook(SITE, locked, nft, args=("--tags", "host_firewall"))
+        out = run_playbook(VERIFY, locked, dict(nft, verify_report_dir=str(tmp_path)))
+        report = json.load(open(tmp_path / "report.json"))
+        assert failing(report) == set() and "changed=0" in out, failing(report)
+        details = {(c["subject"], c["check"]): c["detail"] for c in report["checks"]}
+        assert "nftables table inet CLUSTERGUARD-PX on its own input hook" in details[("cgpx-w1", "chain_and_jump")]
+        assert "in nftables sets v4, v6" in details[("cgpx-w1", "allowed_sources")]
+        netns("w2", "sh", "-c", "iptables -w -N CLUSTERGUARD-PX && iptables -w -A CLUSTERGUARD-PX "
+              "-m comment --comment clusterguard.portworx -j RETURN", check=True)
+        broken = tmp_path / "broken"
+        run_playbook(VERIFY, locked, dict(nft, verify_report_dir=str(broken)), expect_rc=2)
+        report = json.load(open(broken / "report.json"))
+        assert failing(report) == {("node", "cgpx-w2", "no_leftovers")}, failing(report)
+    finally:
+        run_playbook(SITE, locked, SETTINGS, args=("--tags", "host_firewall"))
 
 
 def assert_named(result, scope, subject, check):
