@@ -68,3 +68,10 @@ def inventory_with(tmp_path, name, hostvars):
 
 def lab_host(host):
     return "%s-%s" % (LAB_NAME, host)
+
+
+def nft_members(host, family="v4"):
+    """The members of our nftables table's set of one family (v4, v6) on a lab host, sorted."""
+    out = netns(host, "nft", "-j", "list", "set", "inet", "CLUSTERGUARD-PX", family, check=True).stdout
+    elems = [o["set"] for o in json.loads(out)["nftables"] if "set" in o][0].get("elem") or []
+    return sorted(e if isinstance(e, str) else "%s/%s" % (e["prefix"]["addr"], e["prefix"]["len"]) for e in elems)

@@ -5,7 +5,6 @@ back-ends both ways, renaming, absent, --limit and serial, the boot restore and 
 faults. The inputs (bad values, sources, slicing) are the same for both back-ends and are
 tested once, in the other host_firewall files."""
 
-import json
 import os
 import re
 import subprocess
@@ -14,7 +13,7 @@ import sys
 import pytest
 
 from conftest import ROOT, run_playbook
-from hostfw import PLAY, WORKERS, lab_host, netns, probe, reach, snapshot
+from hostfw import PLAY, WORKERS, lab_host, netns, nft_members, probe, reach, snapshot
 
 NFT = {"host_firewall_backend": "nftables"}
 SERIAL = "tests/integration/playbooks/host_firewall_serial.yml"
@@ -44,12 +43,6 @@ def iptables_of_ours(host):
     """Every line of ours in iptables, ip6tables and ipset of a host."""
     text = netns(host, "sh", "-c", "iptables-save; ip6tables-save; ipset save", check=True).stdout
     return [line for line in text.splitlines() if "clusterguard" in line.lower() or "CLUSTERGUARD" in line]
-
-
-def members(host, family="v4"):
-    out = netns(host, "nft", "-j", "list", "set", "inet", "CLUSTERGUARD-PX", family, check=True).stdout
-    elems = [o["set"] for o in json.loads(out)["nftables"] if "set" in o][0].get("elem") or []
-    return sorted(e if isinstance(e, str) else "%s/%s" % (e["prefix"]["addr"], e["prefix"]["len"]) for e in elems)
 
 
 def changed(out, host):
@@ -92,7 +85,7 @@ def test_drift_made_by_another_hand_is_seen_and_put_right(inventory, clean):
     out = run_playbook(PLAY, inventory, NFT, check=True)
     assert changed(out, "w1") == 1 and changed(out, "w2") == 1 and changed(out, "w3") == 0, out[-2000:]
     run_playbook(PLAY, inventory, NFT)
-    assert "10.231.0.250" not in members("w1") and probe("out", *OUTSIDE) == GUARDED_OUTSIDE
+    assert "10.231.0.250" not in nft_members("w1") and probe("out", *OUTSIDE) == GUARDED_OUTSIDE
     assert tables("w2")["CLUSTERGUARD-PX"].count("ip6 saddr != @v6 drop") == 2
 
 

@@ -20,6 +20,7 @@ import time
 import pytest
 
 from conftest import LAB, ROOT, run_playbook
+from hostfw import nft_members
 from labapi import network_policies
 from netpol_eval import egress_allowed
 
@@ -237,14 +238,6 @@ def test_host_firewall_changes_survive_kube_router_rewriting_the_tables(engine, 
                                               "CLUSTERGUARD-PX"], capture_output=True, text=True, check=True).stdout
 
 
-def nft_allowed(worker):
-    """The IPv4 sources our nftables table lets through: the members of its set v4."""
-    out = subprocess.run(["ip", "netns", "exec", "%s-%s" % (LAB_NAME, worker), "nft", "-j", "list", "set", "inet",
-                          "CLUSTERGUARD-PX", "v4"], capture_output=True, text=True, check=True).stdout
-    elems = [o["set"] for o in json.loads(out)["nftables"] if "set" in o][0].get("elem") or []
-    return sorted(e if isinstance(e, str) else "%s/%s" % (e["prefix"]["addr"], e["prefix"]["len"]) for e in elems)
-
-
 def test_the_nftables_back_end_needs_no_settling_under_kube_router(engine, api, inventory):
     """The same churn with host_firewall_backend: nftables. Our table is not in the filter table
     kube-router saves and restores, so no change is undone, nothing is written twice (no "undid
@@ -262,7 +255,7 @@ def test_the_nftables_back_end_needs_no_settling_under_kube_router(engine, api, 
                 for wait in (0, 1.5):  # at once, and after any sync under way has ended
                     time.sleep(wait)
                     for worker in ("w1", "w2", "w3"):
-                        have = nft_allowed(worker)
+                        have = nft_members(worker)
                         if ("10.244.0.0/16" in have) != bool(extra):
                             lost.append("run %d (%s), %.1f s later: %s holds %s" % (
                                 run + 1, extra or "no extra source", wait, worker, have))
