@@ -75,3 +75,28 @@ def nft_members(host, family="v4"):
     out = netns(host, "nft", "-j", "list", "set", "inet", "CLUSTERGUARD-PX", family, check=True).stdout
     elems = [o["set"] for o in json.loads(out)["nftables"] if "set" in o][0].get("elem") or []
     return sorted(e if isinstance(e, str) else "%s/%s" % (e["prefix"]["addr"], e["prefix"]["len"]) for e in elems)
+
+
+def tables(host):
+    """Our nftables tables on a host: {name: the table as nft lists it}."""
+    listing = netns(host, "nft", "list", "tables", check=True).stdout.split()
+    names = [listing[i + 2] for i, word in enumerate(listing) if word == "table" and listing[i + 1] == "inet"]
+    return {n: netns(host, "nft", "list", "table", "inet", n, check=True).stdout for n in names}
+
+
+def iptables_of_ours(host):
+    """Every line of ours in iptables, ip6tables and ipset of a host."""
+    text = netns(host, "sh", "-c", "iptables-save; ip6tables-save; ipset save", check=True).stdout
+    return [line for line in text.splitlines() if "clusterguard" in line.lower() or "CLUSTERGUARD" in line]
+
+
+def guarded_by(backend):
+    """Every worker guarded by that back-end alone: our inet table and nothing of ours in iptables,
+    or our iptables chain and no table of ours."""
+    for host in WORKERS:
+        names, lines = set(tables(host)), iptables_of_ours(host)
+        if backend == "nftables" and (names != {"CLUSTERGUARD-PX"} or lines):
+            return False
+        if backend == "iptables" and (names or not lines):
+            return False
+    return True

@@ -3,8 +3,9 @@ matrix (tests/cases) that need a worker, and a few more.
 
 The workers start guarded by a good run. Every case then runs the role with one
 bad value and must: fail (rc != 0), name the variable and the bad value, show no
-Python traceback, and leave iptables-save, ip6tables-save and ipset save of
-every worker exactly as they were."""
+Python traceback, and leave iptables-save, ip6tables-save, ipset save and the nftables
+ruleset of every worker exactly as they were. The rows that do not set up an iptables object
+of their own run again from workers guarded by the nftables back-end."""
 
 import os
 import sys
@@ -48,16 +49,35 @@ def error_text(out):
     return text.split("argument_spec_data:")[0] + text[text.index("PLAY RECAP"):] if "argument_spec_data:" in text else text
 
 
+# The same rows on the nftables back-end, from workers it guards: all but those that set up an
+# iptables chain or an ipset of our name (their nftables twin is table-foreign).
+ON_NFTABLES = [c for c in LAB_CASES if c[0] in ON_THE_LAB or c[0] == "table-foreign"]
+ROWS = [(c, "iptables") for c in LAB_CASES] + [(c, "nftables") for c in ON_NFTABLES]
+
+
+def test_every_lab_row_runs_on_iptables_and_the_back_end_free_ones_on_nftables_too():
+    assert len(ON_NFTABLES) == len(ON_THE_LAB) + 1 and len(ROWS) == len(LAB_CASES) + len(ON_NFTABLES)
+
+
 @pytest.fixture(scope="module")
 def guarded(inventory):
-    run_playbook(PLAY, inventory, {})
-    yield
+    """guard(backend): the workers guarded by a good run on that back-end (a run only when it changes)."""
+    current = []
+
+    def guard(backend):
+        if current != [backend]:
+            run_playbook(PLAY, inventory, {"host_firewall_backend": backend})
+            current[:] = [backend]
+
+    yield guard
     run_playbook(PLAY, inventory, {"host_firewall_state": "absent"})
 
 
-@pytest.mark.parametrize("case", LAB_CASES, ids=[c[0] for c in LAB_CASES])
-def test_bad_input_is_refused_before_any_host_changes(case, inventory, guarded, tmp_path):
+@pytest.mark.parametrize("case,backend", ROWS, ids=["%s-%s" % (c[0], b) for c, b in ROWS])
+def test_bad_input_is_refused_before_any_host_changes(case, backend, inventory, guarded, tmp_path):
     name, extra, hostvars, setup, expected = case
+    guarded(backend)
+    extra = dict({"host_firewall_backend": backend}, **extra)
     inventories = [inventory] + ([inventory_with(tmp_path, "case.yml", hostvars)] if hostvars else [])
     for host, command in (setup or {}).items():
         netns(host, "sh", "-c", command, check=True)

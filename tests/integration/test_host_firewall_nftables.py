@@ -13,7 +13,7 @@ import sys
 import pytest
 
 from conftest import ROOT, run_playbook
-from hostfw import PLAY, WORKERS, lab_host, netns, nft_members, probe, reach, snapshot
+from hostfw import PLAY, WORKERS, iptables_of_ours, lab_host, netns, nft_members, probe, reach, snapshot, tables
 
 NFT = {"host_firewall_backend": "nftables"}
 SERIAL = "tests/integration/playbooks/host_firewall_serial.yml"
@@ -30,19 +30,6 @@ def clean(inventory):
     run_playbook(PLAY, inventory, {"host_firewall_state": "absent"})
     yield
     run_playbook(PLAY, inventory, {"host_firewall_state": "absent"})
-
-
-def tables(host):
-    """Our nftables tables on a host: {name: the table as nft lists it}."""
-    listing = netns(host, "nft", "list", "tables", check=True).stdout.split()
-    names = [listing[i + 2] for i, word in enumerate(listing) if word == "table" and listing[i + 1] == "inet"]
-    return {n: netns(host, "nft", "list", "table", "inet", n, check=True).stdout for n in names}
-
-
-def iptables_of_ours(host):
-    """Every line of ours in iptables, ip6tables and ipset of a host."""
-    text = netns(host, "sh", "-c", "iptables-save; ip6tables-save; ipset save", check=True).stdout
-    return [line for line in text.splitlines() if "clusterguard" in line.lower() or "CLUSTERGUARD" in line]
 
 
 def changed(out, host):

@@ -2,16 +2,20 @@
 some of the workers. With portworx_node_source: cluster every slice allows every
 Node of the cluster, so the workers keep reaching each other's Portworx ports while the
 outsider is dropped; with the inventory as the source a slice cuts the others off, and
-the role says so by name. Real SSH, real iptables, real TCP, the real API server."""
+the role says so by name. The slices that converge run on both back-ends. Real SSH, real
+iptables and nftables, real TCP, the real API server."""
 
 import threading
 
+import pytest
 import yaml
 
 from conftest import run_playbook
-from hostfw import LAB_NAME, WORKERS, probe
+from hostfw import LAB_NAME, WORKERS, guarded_by, probe
 
 PLAY = "tests/integration/playbooks/host_firewall.yml"
+# the slices that converge run on both back-ends: the guard differs, what slicing must keep does not
+BACKENDS = ("iptables", "nftables")
 ADDRESSES = {w: ("10.231.0.%d" % (10 + i), "[fd42::%d]" % (10 + i)) for i, w in enumerate(WORKERS, 1)}
 
 
@@ -60,15 +64,18 @@ def test_slices_with_the_inventory_as_source_cut_each_other_off_and_are_warned(i
     assert found[("w1", "10.231.0.12:9001")] == "timeout"
 
 
-def test_slices_one_after_the_other_with_the_cluster_as_source(inventory, kubeconfig, tmp_path, clean):
-    extra = {"portworx_node_source": "cluster", "host_firewall_kubeconfig": kubeconfig}
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_slices_one_after_the_other_with_the_cluster_as_source(backend, inventory, kubeconfig, tmp_path, clean):
+    extra = {"portworx_node_source": "cluster", "host_firewall_kubeconfig": kubeconfig, "host_firewall_backend": backend}
     for part in slices(inventory, tmp_path):
         run_playbook(PLAY, part, extra)
+    assert guarded_by(backend)
     assert_mesh_open_outsider_dropped()
 
 
-def test_slices_at_the_same_time_with_the_cluster_as_source(inventory, kubeconfig, tmp_path, clean):
-    extra = {"portworx_node_source": "cluster", "host_firewall_kubeconfig": kubeconfig}
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_slices_at_the_same_time_with_the_cluster_as_source(backend, inventory, kubeconfig, tmp_path, clean):
+    extra = {"portworx_node_source": "cluster", "host_firewall_kubeconfig": kubeconfig, "host_firewall_backend": backend}
     outputs, errors = {}, []
 
     def run(part):
@@ -84,6 +91,7 @@ def test_slices_at_the_same_time_with_the_cluster_as_source(inventory, kubeconfi
         thread.join()
     assert errors == []
     assert len(outputs) == 2
+    assert guarded_by(backend)
     assert_mesh_open_outsider_dropped()
 
 

@@ -46,9 +46,16 @@ def test_the_matrix_has_at_least_fifty_cases():
 CONTROLLER = [c for c in CASES if not c[3] and c[0] not in BY_ANSIBLE_SPEC]
 
 
+# host_firewall_backend does not change what bad input is: every row is run on both back-ends
+# (a row that names its back-end keeps it).
+BACKENDS = ("iptables", "nftables")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("case", CONTROLLER, ids=[c[0] for c in CONTROLLER])
-def test_bad_input_is_refused_before_any_host_is_read(case):
+def test_bad_input_is_refused_before_any_host_is_read(case, backend):
     _name, extra, per_host, _setup, expected = case
+    extra = dict({"host_firewall_backend": backend}, **extra)
     result = run_action(host_firewall_plan, task_vars=task_vars(extra, per_host))
     assert result.get("failed"), result
     assert result["msg"].startswith("host_firewall: "), result["msg"]
@@ -73,3 +80,11 @@ def test_a_batch_smaller_than_the_play_is_serial():
     tv = task_vars({})
     tv["ansible_play_batch"] = ["cgpx-w1"]
     assert run_action(host_firewall_plan, task_vars=tv)["serial"] is True
+
+
+def test_on_the_nftables_back_end_the_plan_is_the_same_but_for_the_back_end():
+    iptables = run_action(host_firewall_plan, task_vars=task_vars({}))["hosts"]
+    nftables = run_action(host_firewall_plan, task_vars=task_vars({"host_firewall_backend": "nftables"}))["hosts"]
+    assert {h: p.pop("backend") for h, p in iptables.items()} == dict.fromkeys(iptables, "iptables")
+    assert {h: p.pop("backend") for h, p in nftables.items()} == dict.fromkeys(nftables, "nftables")
+    assert nftables == iptables
