@@ -613,6 +613,21 @@ restore_table() {  # the nftables back-end: our whole table, one transaction
   done
 }
 
+# firewalld tells systemd it has started (D-Bus) before its first load, and that load empties the
+# iptables tables: where it runs, wait until it reports running (at most about a minute), so that what
+# we load (our chain, or a last resort in iptables) is not emptied after us.
+firewalld_loaded() {
+  command -v firewall-cmd >/dev/null 2>&1 && command -v systemctl >/dev/null 2>&1 || return 0
+  systemctl is-active -q firewalld.service 2>/dev/null || return 0
+  n=0
+  until firewall-cmd --state >/dev/null 2>&1; do
+    n=$((n + 1))
+    [ "$n" -lt 120 ] || { say "firewalld did not report running: loading without waiting longer"; return 0; }
+    sleep 0.5
+  done
+}
+
+firewalld_loaded
 if [ "$backend" = nftables ]; then
   restore_table
 else

@@ -5,9 +5,10 @@ link down until systemd-networkd brings it up after network-pre.target.
 From the outsider, the guarded ports are probed in a tight loop from before the reboot until
 sshd answers again; a single "open" fails the test, which reports the window it measured. The
 same reboot with a persisted file cut short must fail the unit and still never open a port.
-firewalld is stopped on these workers for the iptables reboots: it removes our chain when it starts at boot
-and on every reload (issue 22). The opt-in watchdog is tested with firewalld running: after a reload or a
-restart, our chain is back within the watchdog's interval. With host_firewall_backend: nftables the guard is
+firewalld is stopped on these workers for most iptables reboots. With it starting at boot, the restore
+waits for its first load, which empties the iptables tables, and the chain stays; a reload still removes
+it (issue 22). The opt-in watchdog is tested with firewalld running: after a reload or a restart, our
+chain is back within the watchdog's interval. With host_firewall_backend: nftables the guard is
 a table of our own, which firewalld leaves alone: the reboot, the reloads and the restarts run with
 firewalld running and its zone opening the Portworx ports, and no watchdog."""
 
@@ -80,10 +81,10 @@ def test_the_guard_holds_through_a_reboot_from_container_start_to_sshd(lab):
     assert "changed=0" in run_playbook(PLAY, INVENTORY, {})
 
 
-def reboot_with_a_file_cut_short(path, size):
-    """Cut ``path`` on w1 to ``size`` bytes and reboot it, watched: no guarded port ever opens and the
-    unit fails. Returns the unit's journal of that boot."""
-    booted("run", "w1", "truncate", "-s", str(size), path)
+def reboot_with_a_fault(script):
+    """Run ``script`` (sh) on w1, a fault of the persisted files or of a command, and reboot it, watched:
+    no guarded port ever opens and the unit fails. Returns the unit's journal of that boot."""
+    booted("run", "w1", "sh", "-ec", script)
     found, boots = reboot_watched()
     assert boots == 1 and found["ssh_back"] is not None, found
     for target in GUARDED:
@@ -94,11 +95,96 @@ def reboot_with_a_file_cut_short(path, size):
     return booted("run", "w1", "journalctl", "-u", "clusterguard-firewall", "-b", "--no-pager")
 
 
+def reboot_with_a_file_cut_short(path, size):
+    return reboot_with_a_fault("truncate -s %d %s" % (size, path))
+
+
+FILES = "/etc/clusterguard"
+IP6TABLES = "ip6tables ip6tables-restore ip6tables-nft ip6tables-nft-restore ip6tables-legacy ip6tables-legacy-restore"
+
+
+def hide(commands):
+    """sh that hides commands from the unit (renamed beside themselves), and sh that brings them back.
+    Most are symlinks into /etc/alternatives whose targets are hidden too: test -L, not only -e."""
+    found = "[ -L /usr/sbin/$c%s ] || [ -e /usr/sbin/$c%s ]"
+    return ("for c in %s; do if %s; then mv /usr/sbin/$c /usr/sbin/$c.hidden; fi; done" % (commands, found % ("", "")),
+            "for c in %s; do if %s; then mv /usr/sbin/$c.hidden /usr/sbin/$c; fi; done"
+            % (commands, found % (".hidden", ".hidden")))
+
+
+def every_fault_through_a_reboot(faults, extra, args=()):
+    """Reboot w1 once per fault ({name: (sh that makes it, what the journal must say)}); between faults
+    the files and commands are put back by hand, then the role runs once and puts right what the last
+    resort left. Returns the role's output of that run."""
+    booted("run", "w1", "sh", "-ec", "rm -rf /root/cg.saved && cp -a %s /root/cg.saved" % FILES)
+    journals = {}
+    try:
+        for name, (script, said) in faults.items():
+            undo = script[1] if isinstance(script, tuple) else ""
+            try:
+                journals[name] = reboot_with_a_fault(script[0] if isinstance(script, tuple) else script)
+            finally:
+                booted("run", "w1", "sh", "-ec", "%s; rm -rf %s && cp -a /root/cg.saved %s" % (undo or ":", FILES, FILES))
+            for words in said:
+                assert words in journals[name], (name, words, journals[name][-2000:])
+    finally:
+        out = run_playbook(PLAY, INVENTORY, extra, args=args)
+    print("faults through a reboot, each failed the unit and opened nothing:", sorted(journals))
+    return out
+
+
 def test_a_rules_file_cut_short_fails_the_unit_and_no_port_opens(lab):
     try:
         reboot_with_a_file_cut_short("/etc/clusterguard/CLUSTERGUARD-PX.v4.rules", 100)
     finally:
         out = run_playbook(PLAY, INVENTORY, {})  # writes the file again
+    assert "changed=1" in out
+    assert "changed=0" in run_playbook(PLAY, INVENTORY, {})
+
+
+def test_with_firewalld_starting_at_boot_the_chain_restored_after_its_first_load_stays(lab):
+    """firewalld tells systemd it has started before its first load, which empties the iptables tables;
+    the restore script waits until it reports running, so the chain restored at boot stays. Its zone
+    opens the Portworx ports here, so a chain emptied after the restore would show as an open port.
+    firewalld's stop empties the iptables tables too (CleanupOnExit=yes, its default), at shutdown as well:
+    the test stops it before the reboot, and the role's README gives that window; reloads are the watchdog's."""
+    w1 = ["--limit", NAME + "-w1"]
+    booted("run", "w1", "systemctl", "enable", "--now", "firewalld")
+    booted("run", "w1", "firewall-cmd", "--permanent", "--add-port=9001-9024/tcp")
+    booted("run", "w1", "firewall-cmd", "--reload")
+    try:
+        booted("run", "w1", "systemctl", "stop", "firewalld")  # enabled: it starts at the next boot
+        assert not jump_present("w1")  # its stop emptied the iptables tables
+        assert "changed=1" in run_playbook(PLAY, INVENTORY, {}, args=w1)
+        found, boots = reboot_watched()
+        assert boots == 1 and found["ssh_back"] is not None, found
+        for target in GUARDED:
+            assert "open" not in found["counts"][target], (target, found)
+        assert found["counts"]["%s:9024" % W1].get("open"), found
+        journal = booted("run", "w1", "journalctl", "-u", "clusterguard-firewall", "-b", "--no-pager")
+        assert booted("run", "w1", "systemctl", "is-active", "firewalld").strip() == "active"
+        assert booted("run", "w1", "systemctl", "is-active", "clusterguard-firewall", check=False).strip() == "active"
+        assert "did not report running" not in journal, journal
+        time.sleep(2)  # long after firewalld's first load: still there
+        assert jump_present("w1")
+        assert probe(*GUARDED, "%s:9024" % W1) == dict({t: "timeout" for t in GUARDED}, **{"%s:9024" % W1: "open"})
+        assert "changed=0" in run_playbook(PLAY, INVENTORY, {}, args=w1)
+    finally:
+        booted("run", "w1", "firewall-cmd", "--permanent", "--remove-port=9001-9024/tcp", check=False)
+        booted("run", "w1", "systemctl", "disable", "--now", "firewalld", check=False)
+        run_playbook(PLAY, INVENTORY, {}, args=w1)
+
+
+def test_every_other_file_and_command_fault_fails_the_unit_and_no_port_opens(lab):
+    v4 = FILES + "/CLUSTERGUARD-PX.v4.rules"
+    faults = {
+        # the set file and the fallback rules stand in: the sources come back one rule per source
+        "v4.rules empty": ("truncate -s 0 " + v4, ["missing, empty or cut short", "one rule per source instead"]),
+        "v4.rules deleted": ("rm " + v4, ["missing, empty or cut short", "one rule per source instead"]),
+        "every file deleted": ("rm -f %s/*" % FILES, ["LAST RESORT"]),
+        "ip6tables missing": (hide(IP6TABLES), ["ip6tables or ip6tables-restore is missing", "LAST RESORT"]),
+    }
+    out = every_fault_through_a_reboot(faults, {})
     assert "changed=1" in out
     assert "changed=0" in run_playbook(PLAY, INVENTORY, {})
 
@@ -246,4 +332,16 @@ def test_with_nftables_a_table_file_cut_short_fails_the_unit_and_no_port_opens(f
     finally:
         out = run_playbook(PLAY, INVENTORY, NFT, args=firewalld_nft)  # writes the file again
     assert "changed=1" in out and "last resort is in place" in out
+    assert "changed=0" in run_playbook(PLAY, INVENTORY, NFT, args=firewalld_nft)
+
+
+def test_with_nftables_every_other_file_and_command_fault_fails_the_unit_and_no_port_opens(firewalld_nft):
+    nft = FILES + "/CLUSTERGUARD-PX.nft"
+    faults = {
+        "table file empty": ("truncate -s 0 " + nft, ["missing, empty or cut short", "LAST RESORT"]),
+        "table file deleted": ("rm " + nft, ["missing, empty or cut short", "LAST RESORT"]),
+        "nft missing": (hide("nft"), ["nft is missing", "LAST RESORT"]),
+    }
+    out = every_fault_through_a_reboot(faults, NFT, args=firewalld_nft)
+    assert "changed=1" in out
     assert "changed=0" in run_playbook(PLAY, INVENTORY, NFT, args=firewalld_nft)
