@@ -25,13 +25,6 @@ GUARDED_OUTSIDE = {"10.231.0.11:9001": "timeout", "10.231.0.11:9023": "timeout",
                    "10.231.0.11:9024": "open"}
 
 
-@pytest.fixture
-def clean(inventory):
-    run_playbook(PLAY, inventory, {"host_firewall_state": "absent"})
-    yield
-    run_playbook(PLAY, inventory, {"host_firewall_state": "absent"})
-
-
 def changed(out, host):
     return int(re.search(r"%s\s+: ok=\d+\s+changed=(\d+)" % lab_host(host), out).group(1))
 

@@ -19,13 +19,6 @@ LAB = os.path.join(ROOT, ".lab", LAB_NAME)
 SSH_ARGS = "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
 
 
-@pytest.fixture
-def clean(inventory):
-    run_playbook(PLAY, inventory, {"host_firewall_state": "absent"})
-    yield
-    run_playbook(PLAY, inventory, {"host_firewall_state": "absent"})
-
-
 @pytest.fixture(scope="module")
 def sudo_user_on_second_port():
     """A user with password-less sudo, and w1's sshd also listening on 9005 (inside 9001-9022)."""
