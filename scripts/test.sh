@@ -8,7 +8,14 @@ export PATH="$repo/.venv/bin:$PATH"
 export ANSIBLE_COLLECTIONS_PATH="$repo/.collections"
 export ANSIBLE_CONFIG="$repo/tests/lab/ansible.cfg"  # the lab's settings; the checkout has no ansible.cfg
 export CLUSTERGUARD_REQUIRE_LAB=1
-step() { echo; echo "=== $*"; }
+# each step's line is followed, when the next starts, by the seconds it took: CI logs carry the figures
+# that issue 24 (make test within 15 minutes) is measured by
+last_step="" step_start=$SECONDS
+step() {
+  [[ -z $last_step ]] || echo "--- $last_step: $((SECONDS - step_start)) s"
+  last_step=$1 step_start=$SECONDS
+  echo; echo "=== $*"
+}
 trap 'echo; echo "FAILED in step: ${current:-setup}" >&2' ERR
 
 current=deps; step "dependencies"; scripts/deps.sh
@@ -45,4 +52,4 @@ for scenario in host_firewall network_policy default; do
   (cd extensions && env -u ANSIBLE_CONFIG molecule test -s "$scenario")  # molecule brings its own settings
 done
 
-current=finished; step "all test steps passed"
+current=finished; step "all test steps passed in $SECONDS s"
