@@ -39,7 +39,7 @@ def inventory():
 
 @pytest.fixture(scope="session")
 def api(kubeconfig):
-    from kubernetes import client, config
+    from kubernetes import config
 
     return config.new_client_from_config(config_file=kubeconfig)
 

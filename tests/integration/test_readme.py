@@ -92,7 +92,7 @@ def run_user(args, cwd, env, expect=0):
 
 def test_the_first_inventory_and_playbook_on_the_lab(tmp_path, inventory, kubeconfig, api):
     run_playbook("tests/integration/playbooks/host_firewall.yml", inventory, {"host_firewall_state": "absent"})
-    lab_inv = lab_inventory(tmp_path, inventory, kubeconfig)
+    lab_inventory(tmp_path, inventory, kubeconfig)  # tmp_path/inventory.yml, the file the README's commands name
     (tmp_path / "hardening.yml").write_text(readme_block("minimal-playbook"))
     home = tmp_path / "home"
     home.mkdir()
