@@ -237,10 +237,15 @@ def unit_changes(unit_wanted, systemd, unit, script, enabled, want_unit, want_sc
     return changes, "enabled"
 
 
-def watchdog_changes(wanted, systemd, have, enabled, want):
-    """(changes, status) of the watchdog: {path: content, None to remove, or "enable"}. ``have`` is
-    {path: text or None} of its script, service and timer on the host, ``want`` their wanted texts,
-    ``enabled`` whether the timer's wants link exists."""
+WATCHDOG_PATHS = (fw.WATCHDOG_SCRIPT, fw.WATCHDOG_SERVICE_PATH, fw.WATCHDOG_TIMER_PATH, fw.WATCHDOG_WANTS, fw.WATCHDOG_TIMER)
+
+
+def watchdog_changes(wanted, systemd, have, enabled, want, active=True):
+    """(changes, status) of the watchdog: {path: content, None to remove, or "enable"}, and
+    {timer name: "start"} where the timer is enabled but not running (someone stopped it: it would
+    not run again before a reboot). ``have`` is {path: text or None} of its script, service and timer
+    on the host, ``want`` their wanted texts, ``enabled`` whether the timer's wants link exists,
+    ``active`` whether the timer runs."""
     if not wanted:
         changes = {path: None for path, text in have.items() if text is not None and fw.MARKER in text}
         if enabled:
@@ -250,7 +255,9 @@ def watchdog_changes(wanted, systemd, have, enabled, want):
         return {}, "no systemd"
     changes = {path: text for path, text in want.items() if have.get(path) != text}
     if not enabled:
-        changes[fw.WATCHDOG_WANTS] = "enable"
+        changes[fw.WATCHDOG_WANTS] = "enable"  # enable --now: it starts too
+    elif not active and fw.WATCHDOG_TIMER_PATH not in changes:  # a changed timer is restarted anyway
+        changes[fw.WATCHDOG_TIMER] = "start"
     return changes, "enabled"
 
 
@@ -296,7 +303,8 @@ def result(chain, plans, changed, missing, backend, wanted_files, files, unit, u
     """The module's return values (and, with ``diff``, the before and after it shows). ``nftplan``
     is the nftables table's plan (None where nft was not read); ``use_nft`` says it is the back-end."""
     families = {}
-    drift = {"files": sorted(files), "boot_unit": sorted(unit),
+    drift = {"files": sorted(files), "boot_unit": sorted(p for p in unit if p not in WATCHDOG_PATHS),
+             "watchdog": sorted(p for p in unit if p in WATCHDOG_PATHS),
              "nftables": sorted({w for v in FAMILIES for w in nftplan.drift(v)}) if nftplan is not None else []}
     if use_nft:
         families, by_family = nft_families(chain, nftplan, plans)
@@ -339,7 +347,8 @@ def result(chain, plans, changed, missing, backend, wanted_files, files, unit, u
 
 
 def _file_lines(files, unit):
-    return ["# %s %s" % ("remove" if c is None else "write", p) for p, c in sorted(list(files.items()) + list(unit.items()))]
+    return ["# %s %s" % ("remove" if c is None else c if c in ("enable", "start") else "write", p)
+            for p, c in sorted(list(files.items()) + list(unit.items()))]
 
 
 def nft_diff(table, nftplan, plans, files, unit):

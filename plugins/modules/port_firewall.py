@@ -309,10 +309,12 @@ drift:
       doubled), V(set) (the ipset members differ), V(stale) (chains of ours to remove).
     - C(nftables) lists the same words for our nftables table (V(stale) where a table of ours is to go).
     - C(files) and C(boot_unit) list the paths to write or remove.
+    - C(watchdog) lists the watchdog's paths to write or remove, and its timer's name where the timer is enabled
+      but stopped (the run starts it).
     - The verify role reads it in check mode; it names what is wrong without changing anything.
   returned: always
   type: dict
-  sample: {ipv4: [jump], ipv6: [], nftables: [], files: [], boot_unit: []}
+  sample: {ipv4: [jump], ipv6: [], nftables: [], files: [], boot_unit: [], watchdog: []}
 """
 
 import fcntl
@@ -550,6 +552,13 @@ class PortFirewall:
             raise
         fsync_dir(directory)
 
+    def timer_active(self):
+        """Whether the watchdog's timer runs; True where that is not asked or cannot be known."""
+        systemctl = self.binary("systemctl")
+        if not (self.watchdog_wanted and systemctl and os.path.isdir("/run/systemd/system")):
+            return True
+        return self.run([systemctl, "is-active", "--quiet", fw.WATCHDOG_TIMER], check=False)[0] == 0
+
     def apply_unit(self, changes):
         """The boot unit and the watchdog: files, then systemd told (where it runs)."""
         systemctl = self.binary("systemctl")
@@ -572,6 +581,8 @@ class PortFirewall:
             self.run([systemctl, "enable", "--now", fw.WATCHDOG_TIMER])
         elif running and changes.get(fw.WATCHDOG_TIMER_PATH):  # a new interval counts from now
             self.run([systemctl, "restart", fw.WATCHDOG_TIMER])
+        elif running and changes.get(fw.WATCHDOG_TIMER) == "start":  # enabled, but someone stopped it
+            self.run([systemctl, "start", fw.WATCHDOG_TIMER])
 
     # -- the run --------------------------------------------------------
     def check_arguments(self):
@@ -642,7 +653,8 @@ class PortFirewall:
                                                params["watchdog_interval"]), **{fw.WATCHDOG_SCRIPT: fw.watchdog_script()})
         watchdog_changes, watchdog_status = fp.watchdog_changes(
             self.watchdog_wanted, os.path.isdir("/run/systemd/system"),
-            {path: self.read_file(path) for path in watchdog_want}, os.path.islink(fw.WATCHDOG_WANTS), watchdog_want)
+            {path: self.read_file(path) for path in watchdog_want}, os.path.islink(fw.WATCHDOG_WANTS), watchdog_want,
+            active=self.timer_active())
         unit_changes.update(watchdog_changes)
 
         for directory in sorted({os.path.dirname(p) for p in list(file_changes) + list(unit_changes)}):

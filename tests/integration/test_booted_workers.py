@@ -252,6 +252,39 @@ def test_the_watchdog_puts_the_chain_back_after_firewalld_reloads_and_restarts(l
     assert probe(W2_GUARDED, W2_OPEN) == {W2_GUARDED: "timeout", W2_OPEN: "open"}
 
 
+TIMER = "clusterguard-firewall-watchdog.timer"
+
+
+def w2_watchdog_report(report_dir, extra, expect_rc):
+    """The verify role on w2 (no cluster): {check: (status, detail)} of w2's failing checks and its watchdog line."""
+    run_playbook("playbooks/verify.yml", INVENTORY, dict(extra, verify_cluster=False, verify_report_dir=str(report_dir),
+                                                         portworx_node_address_vars=["ansible_host", "node_ipv6"]),
+                 expect_rc=expect_rc, args=["--limit", NAME + "-w2"])
+    with open(os.path.join(str(report_dir), "report.json")) as handle:
+        checks = json.load(handle)["checks"]
+    return {c["check"]: (c["status"], c["detail"]) for c in checks
+            if c["subject"] == NAME + "-w2" and (c["status"] == "fail" or c["check"] == "watchdog")}
+
+
+def test_verify_names_a_stopped_watchdog_timer_and_the_next_run_starts_it(lab, tmp_path):
+    w2 = ["--limit", NAME + "-w2"]
+    watched = {"host_firewall_watchdog": True, "host_firewall_watchdog_interval": INTERVAL}
+    running = {"watchdog": ("pass", "the timer runs, every %d s" % INTERVAL)}
+    try:
+        run_playbook(PLAY, INVENTORY, watched, args=w2)
+        assert w2_watchdog_report(tmp_path / "running", watched, 0) == running
+        booted("run", "w2", "systemctl", "stop", TIMER)  # enabled still: it would run again only after a reboot
+        assert w2_watchdog_report(tmp_path / "stopped", watched, 2) == {
+            "watchdog": ("fail", "differs or does not run: " + TIMER)}
+        assert "changed=1" in run_playbook(PLAY, INVENTORY, watched, args=w2)
+        assert booted("run", "w2", "systemctl", "is-active", TIMER, check=False).strip() == "active"
+        assert w2_watchdog_report(tmp_path / "started", watched, 0) == running
+        assert "changed=0" in run_playbook(PLAY, INVENTORY, watched, args=w2)
+    finally:
+        run_playbook(PLAY, INVENTORY, {}, args=w2)  # the watchdog goes
+    assert booted("run", "w2", "systemctl", "is-active", TIMER, check=False).strip() != "active"
+
+
 # -- the nftables back-end, with firewalld running ------------------------------------------
 NFT = {"host_firewall_backend": "nftables"}
 

@@ -242,7 +242,20 @@ def host_checks(host, args, found):
     else:
         out.append(check("node", host, "boot_unit", "info", "%s: the files are restored by other means or not at all" %
                          unit))
+    out.extend(watchdog_checks(host, args, found, drift))
     return out
+
+
+def watchdog_checks(host, args, found, drift):
+    """The watchdog's line: only where it is wanted or something of it is left over."""
+    left = drift.get("watchdog") or []
+    if not args.get("watchdog"):
+        return [check("node", host, "watchdog", "fail", "not wanted, but left in place: %s" % ", ".join(left))] if left else []
+    if left:
+        return [check("node", host, "watchdog", "fail", "differs or does not run: %s" % ", ".join(left))]
+    if found.get("watchdog") == "enabled":
+        return [check("node", host, "watchdog", "pass", "the timer runs, every %s s" % args.get("watchdog_interval"))]
+    return [check("node", host, "watchdog", "info", "%s: no watchdog on this host" % found.get("watchdog"))]
 
 
 # -- the cluster -------------------------------------------------------------

@@ -201,7 +201,7 @@ def test_the_result_and_the_diff_say_what_changes():
     assert out["families"]["ipv4"]["chain"] == CHAIN and "ipv6" not in out["families"]
     assert out["sources"] == SOURCES["ipv4"] and out["rules"] == plans["ipv4"].want_rules
     assert out["drift"] == {"files": ["/etc/cg/CG.v4.rules"], "boot_unit": [fw.UNIT_WANTS],
-                            "ipv4": ["rules", "jump"], "ipv6": [], "nftables": []}
+                            "ipv4": ["rules", "jump"], "ipv6": [], "nftables": [], "watchdog": []}
     assert "# write /etc/cg/CG.v4.rules" in out["diff"]["after"] and out["diff"]["before_header"].startswith(CHAIN)
     assert "diff" not in fp.result(CHAIN, plans, False, [], "legacy", {}, {}, {}, "absent")
 
@@ -220,6 +220,22 @@ def test_the_watchdog_is_written_enabled_changed_or_removed():
     assert fp.watchdog_changes(False, True, want, True, want) == (gone, "absent")
     # a file of the same name that is not ours stays
     assert fp.watchdog_changes(False, True, dict(none, **{fw.WATCHDOG_SCRIPT: "#!/bin/sh\n"}), False, want) == ({}, "absent")
+
+
+def test_a_stopped_timer_is_started_and_shows_as_the_watchdog_s_drift():
+    want = dict(fw.watchdog_units("/etc/cg", CHAIN, "v4 9001:9023 9002", 5), **{fw.WATCHDOG_SCRIPT: fw.watchdog_script()})
+    assert fp.watchdog_changes(True, True, want, True, want, active=False) == ({fw.WATCHDOG_TIMER: "start"}, "enabled")
+    # a timer not yet enabled is enabled with --now, a changed one restarted: no start of its own
+    none = {path: None for path in want}
+    assert fw.WATCHDOG_TIMER not in fp.watchdog_changes(True, True, none, False, want, active=False)[0]
+    other = dict(fw.watchdog_units("/etc/cg", CHAIN, "v4 9001:9023 9002", 60), **{fw.WATCHDOG_SCRIPT: fw.watchdog_script()})
+    assert fw.WATCHDOG_TIMER not in fp.watchdog_changes(True, True, want, True, other, active=False)[0]
+    assert fp.watchdog_changes(False, True, none, False, want, active=False) == ({}, "absent")
+    plans = {}
+    out = fp.result(CHAIN, plans, True, [], "legacy", {}, {}, {fw.WATCHDOG_TIMER: "start", fw.UNIT_PATH: "x"}, "enabled",
+                    diff=True, watchdog_status="enabled")
+    assert out["drift"]["watchdog"] == [fw.WATCHDOG_TIMER] and out["drift"]["boot_unit"] == [fw.UNIT_PATH]
+    assert "# start %s" % fw.WATCHDOG_TIMER in out["diff"]["after"] and "# write %s" % fw.UNIT_PATH in out["diff"]["after"]
 
 
 def test_the_watchdog_timer_runs_every_interval_and_the_service_runs_the_watchdog_with_the_unit_arguments():

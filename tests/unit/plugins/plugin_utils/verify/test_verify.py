@@ -139,6 +139,26 @@ def test_host_checks_of_a_host_not_read_or_not_guarded():
     assert by(verify.host_checks("w1", ARGS, dict(FOUND_OK, boot_unit="no systemd")), "w1", "boot_unit")["status"] == "info"
 
 
+WATCHED = dict(ARGS, watchdog=True, watchdog_interval=30)
+
+
+@pytest.mark.parametrize("args, found, status, words", [
+    (WATCHED, dict(FOUND_OK, watchdog="enabled"), "pass", "the timer runs, every 30 s"),
+    (WATCHED, dict(FOUND_OK, watchdog="enabled", drift=dict(FOUND_OK["drift"], watchdog=["clusterguard-firewall-watchdog.timer"])),
+     "fail", "differs or does not run: clusterguard-firewall-watchdog.timer"),
+    (WATCHED, dict(FOUND_OK, watchdog="no systemd"), "info", "no systemd: no watchdog on this host"),
+    (ARGS, dict(FOUND_OK, watchdog="absent", drift=dict(FOUND_OK["drift"], watchdog=["/usr/local/sbin/clusterguard-firewall-watchdog"])),
+     "fail", "not wanted, but left in place: /usr/local/sbin/clusterguard-firewall-watchdog"),
+    (ARGS, dict(FOUND_OK, watchdog="absent"), None, None),
+])
+def test_the_watchdog_line_says_whether_its_timer_runs_and_is_left_out_where_nothing_of_it_is_wanted(args, found, status, words):
+    line = [c for c in verify.host_checks("w1", args, found) if c["check"] == "watchdog"]
+    if status is None:
+        assert line == []
+    else:
+        assert [(c["status"], c["detail"]) for c in line] == [(status, words)]
+
+
 V = {"network_policy_state": "present", "network_policy_all_namespaces": False, "network_policy_namespace_selector": "",
      "network_policy_pod_security": "", "network_policy_pod_security_modes": ["enforce"],
      "network_policy_system_namespace": "kube-system", "network_policy_scope": "namespaces",
