@@ -114,6 +114,6 @@ def clean(inventory):
     play = "tests/integration/playbooks/host_firewall.yml"
     if inventory != os.path.join(LAB, "inventory.yml") or not lab_workers_bare():
         run_playbook(play, inventory, {"host_firewall_state": "absent"})
-    assert lab_workers_bare()
+        assert lab_workers_bare()
     yield
     run_playbook(play, inventory, {"host_firewall_state": "absent"})

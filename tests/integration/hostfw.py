@@ -87,7 +87,7 @@ def tables(host):
 def iptables_of_ours(host):
     """Every line of ours in iptables, ip6tables and ipset of a host."""
     text = netns(host, "sh", "-c", "iptables-save; ip6tables-save; ipset save", check=True).stdout
-    return [line for line in text.splitlines() if "clusterguard" in line.lower() or "CLUSTERGUARD" in line]
+    return [line for line in text.splitlines() if "clusterguard" in line.lower()]
 
 
 def guarded_by(backend):
