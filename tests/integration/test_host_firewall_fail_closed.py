@@ -6,6 +6,7 @@ than ipset's default holds every source."""
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -107,7 +108,10 @@ def test_runs_at_once_end_as_the_last_run_left_them(inventory, clean):
 
 def test_a_run_that_cannot_get_the_lock_fails_naming_it(inventory, clean):
     run_playbook(PLAY, inventory, LAB, args=("--limit", lab_host("w1")))
-    holder = subprocess.Popen(["ip", "netns", "exec", lab_host("w1"), "flock", "/etc/clusterguard", "sleep", "30"])
+    # its own session, so that the kill below reaches the sleep that holds the lock, not only flock
+    # (the teardown's run waited out the sleep for the lock)
+    holder = subprocess.Popen(["ip", "netns", "exec", lab_host("w1"), "flock", "/etc/clusterguard", "sleep", "30"],
+                              start_new_session=True)
     try:
         time.sleep(0.5)
         before = netns("w1", "iptables", "-S").stdout
@@ -116,7 +120,7 @@ def test_a_run_that_cannot_get_the_lock_fails_naming_it(inventory, clean):
         assert result.get("failed") and "holds the lock on /etc/clusterguard (pid " in result["msg"], result
         assert "nothing was changed" in result["msg"] and netns("w1", "iptables", "-S").stdout == before
     finally:
-        holder.kill()
+        os.killpg(holder.pid, signal.SIGKILL)
         holder.wait()
 
 

@@ -28,24 +28,34 @@ def labels_of(api, namespace):
     return client.CoreV1Api(api).read_namespace(namespace).metadata.labels or {}
 
 
+STOPPED = []  # the pids of API servers this module stopped and has not started again
+
+
 def start_apiserver():
-    """Start the lab API server again (etcd kept the data) once the stopped one has exited."""
-    pid = int(open(PIDFILE).read())
-    for _attempt in range(300):
-        if not os.path.exists("/proc/%d" % pid):
-            break
-        time.sleep(0.1)
+    """Start the lab API server again (etcd kept the data) once the one stopped here has exited.
+    With none stopped there is nothing to do: waiting for a running server to exit took the
+    fixture 30 s after every test that had started it again itself."""
+    if not STOPPED:
+        return
+    while STOPPED:
+        pid = STOPPED.pop()
+        for _attempt in range(300):
+            if not os.path.exists("/proc/%d" % pid):
+                break
+            time.sleep(0.1)
     subprocess.run([os.path.join(ROOT, "tests", "lab", "controlplane.sh"), "up"], check=True, capture_output=True)
 
 
 @pytest.fixture
 def restart_apiserver():
     yield
-    start_apiserver()
+    start_apiserver()  # a test that failed before it started the server again
 
 
 def stop_apiserver():
-    os.kill(int(open(PIDFILE).read()), 15)
+    pid = int(open(PIDFILE).read())
+    os.kill(pid, 15)
+    STOPPED.append(pid)
 
 
 def test_api_server_stopped_before_the_run(api, kubeconfig, inventory, namespace, restart_apiserver):
@@ -60,8 +70,10 @@ def test_api_server_stopped_before_the_run(api, kubeconfig, inventory, namespace
 
 def test_api_server_stopped_between_reads_and_apply(api, kubeconfig, inventory, namespace, restart_apiserver):
     before = {n for n in os.listdir("/tmp") if n.startswith("clusterguard-kubeconfig-")}
+    pid = int(open(PIDFILE).read())
+    STOPPED.append(pid)  # by the playbook's fault command
     out = run_playbook(SPLIT, inventory, {"network_policy_kubeconfig": kubeconfig, "network_policy_namespaces": [namespace],
-                                          "fault_command": "kill %s" % open(PIDFILE).read().strip()}, expect_rc=2)
+                                          "fault_command": "kill %d" % pid}, expect_rc=2)
     assert "Apply the policies the cluster does not hold as wanted" in out and "Traceback" not in out
     assert re.search(r"[Cc]onnection refused|Max retries", out), out[-2000:]
     start_apiserver()
