@@ -25,36 +25,70 @@ current=lab; step "lab: workers and API server"; make -s lab-up LAB_ENGINE=0; te
 # `make demo` leaves kube-router running; the tests that need it start it themselves.
 tests/lab/engine.sh down >/dev/null
 
-# What needs no lab runs beside pytest, niced so that the lab's tests keep the cores they ask for;
-# pytest waits on the lab's workers and API server for most of its time (about 0.8 of 2 cores busy).
-current=offline; step "started in the background, niced: scripts/offline_checks.sh (lint, sanity, release, docs, the matrix's unit and sanity)"
-offline_log=$(mktemp)
-setsid nice -n 19 scripts/offline_checks.sh > "$offline_log" 2>&1 &  # its own process group
-offline_pid=$!
-trap 'kill -- "-$offline_pid" 2>/dev/null || true; rm -f "$offline_log"' EXIT  # a failed step stops it too
+# What does not hold the main lab runs beside pytest, each with its own log, shown when it is waited for:
+#   - the checks that need no lab (lint, sanity, release, docs, the matrix's unit and sanity), niced 19;
+#   - the booted workers' tests, on their own lab (systemd-nspawn machines, 10.231.6.0/24), niced 10.
+# pytest on the main lab keeps about one of the 2 cores busy: it waits on the workers and the API server.
+# The matrix's row of the stack .venv runs is covered by this run's pytest and sanity (COMPAT_SAME_AS).
+export COMPAT_SAME_AS="$repo/.venv"
+declare -A bg_pid bg_log
+background() {  # name nice command...: started in its own process group, its output in a log
+  local name=$1 niceness=$2
+  shift 2
+  bg_log[$name]=$(mktemp)
+  setsid nice -n "$niceness" "$@" > "${bg_log[$name]}" 2>&1 &
+  bg_pid[$name]=$!
+}
+collect() {  # name: wait for it, print its log; the run fails with its name when it failed
+  local name=$1 rc=0
+  wait "${bg_pid[$name]}" || rc=$?
+  cat "${bg_log[$name]}"
+  rm -f "${bg_log[$name]}"
+  unset "bg_pid[$name]"
+  if [[ $rc -eq 5 && $name == booted ]]; then echo "the booted workers' pytest collected no tests (exit 5): treated as a failure of the suite layout" >&2; exit 1; fi
+  [[ $rc -eq 0 ]] || { echo "FAILED in step: $name (rc=$rc)" >&2; exit 1; }
+}
+stop_background() {  # a failed step stops what still runs in the background
+  local name
+  for name in "${!bg_pid[@]}"; do kill -- "-${bg_pid[$name]}" 2>/dev/null || true; done
+  for name in "${!bg_log[@]}"; do rm -f "${bg_log[$name]}"; done
+}
+trap stop_background EXIT
 
-current=pytest; step "pytest: unit, semantic and integration tests"
+current=background; step "started in the background: scripts/offline_checks.sh (lint, sanity, release, docs, the matrix's unit and sanity), niced 19; the booted workers' tests, niced 10"
+background offline 19 scripts/offline_checks.sh
+background booted 10 pytest -q -p no:cacheprovider --durations=10 tests/integration/test_booted_workers.py
+
+current=pytest; step "pytest: unit, semantic and integration tests on the main lab"
 set +e
-pytest -q -p no:cacheprovider --durations=25 tests/unit tests/integration
+pytest -q -p no:cacheprovider --durations=25 --ignore=tests/integration/test_booted_workers.py tests/unit tests/integration
 rc=$?
 set -e
 if [[ $rc -eq 5 ]]; then echo "pytest collected no tests (exit 5): treated as a failure of the suite layout" >&2; exit 1; fi
 [[ $rc -eq 0 ]] || { echo "FAILED in step: pytest" >&2; exit "$rc"; }
 
+current=booted; step "the booted workers' tests (tests/integration/test_booted_workers.py): waited for, their log"
+collect booted
 current=offline; step "the background checks (scripts/offline_checks.sh): waited for, their log"
+collect offline
+
+# The matrix's lab part holds the main lab; molecule brings up labs of its own (10.231.2-4.0/24):
+# the two run side by side, neither with a fault that reaches beyond its own workers.
+current=compat+molecule; step "ansible-core matrix on the main lab (scripts/compat.sh) beside the molecule scenarios on theirs"
+molecule_all() {
+  local scenario
+  for scenario in host_firewall network_policy default; do
+    echo "--- molecule test -s $scenario"
+    (cd extensions && env -u ANSIBLE_CONFIG molecule test -s "$scenario")  # molecule brings its own settings
+  done
+}
+background molecule 0 bash -c "$(declare -f molecule_all); molecule_all"
 set +e
-wait "$offline_pid"
+COMPAT_PARTS=lab scripts/compat.sh
 rc=$?
 set -e
-cat "$offline_log"
-[[ $rc -eq 0 ]] || { echo "FAILED in step: offline (scripts/offline_checks.sh, rc=$rc)" >&2; exit 1; }
-
-current=compat; step "ansible-core matrix, 2.16 to 2.21, on the lab (scripts/compat.sh)"; COMPAT_PARTS=lab scripts/compat.sh
-
-current=molecule; step "molecule scenarios"
-for scenario in host_firewall network_policy default; do
-  echo "--- molecule test -s $scenario"
-  (cd extensions && env -u ANSIBLE_CONFIG molecule test -s "$scenario")  # molecule brings its own settings
-done
+[[ $rc -eq 0 ]] || { echo "FAILED in step: compat (the ansible-core matrix on the lab)" >&2; exit "$rc"; }
+current=molecule; step "molecule scenarios: waited for, their log"
+collect molecule
 
 current=finished; step "all test steps passed in $SECONDS s"
