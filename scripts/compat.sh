@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make compat: the collection on every ansible-core minor from 2.16 to 2.21.
-# Per version: a venv with that ansible-core on its Python, kubernetes.core as PyPI's
+# Per version: a venv with that ansible-core on its Python (built once per machine, kept in
+# ~/.cache/clusterguard/compat-venvs), kubernetes.core as PyPI's
 # "ansible" package of the same core line bundles it, then
 #   - the unit tests,
 #   - ansible-test sanity (the tests listed in SANITY_TESTS),
@@ -25,7 +26,10 @@ MATRIX="
 "
 SANITY_TESTS=${SANITY_TESTS:-"ansible-doc action-plugin-docs compile import validate-modules"}
 wheels=~/.cache/clusterguard/ansible-wheels
-mkdir -p "$wheels" .compat
+venvs=~/.cache/clusterguard/compat-venvs
+mkdir -p "$wheels" "$venvs" .compat
+# venvs of requirements or interpreters no checkout has used for 30 days
+find "$venvs" -mindepth 1 -maxdepth 1 -name 'core-*' -type d -mtime +30 -exec rm -rf {} + 2>/dev/null || true
 
 interpreter() {  # the python of a minor version: on PATH, or in pyenv
   local v=$1 p
@@ -69,19 +73,25 @@ while read -r core py ansible; do
     failed=1
     continue
   fi
-  venv=.compat/core-$core
-  stamp="$core $(cat requirements.txt test-requirements.txt | sha256sum | cut -c1-16)"
-  if [[ ! -x $venv/bin/python || "$(cat "$venv/.stamp" 2>/dev/null)" != "$stamp" ]]; then
-    rm -rf "$venv"
-    "$python" -m venv "$venv"
-    "$venv/bin/pip" install -q -U pip
-    # as a user installs: the controller's requirements.txt, which must admit this ansible-core
-    "$venv/bin/pip" install -q -r requirements.txt "ansible-core==$core" \
-      "pytest>=8,<10" "hypothesis>=6.100,<7" "junitparser>=5.0.3,<6" pyyaml
-    echo "$stamp" > "$venv/.stamp"
-  fi
+  # The venv is built once per machine and kept in the cache, named by what it holds (this core, the
+  # interpreter, the requirements), for every checkout; each checkout keeps its collections in .compat.
+  stamp="$core $("$python" -c 'import sys; print(sys.version)' | head -1) $python $(cat requirements.txt test-requirements.txt | sha256sum | cut -c1-16)"
+  venv=$venvs/core-$core-$(echo "$stamp" | sha256sum | cut -c1-16)
+  (
+    flock 9  # another checkout may be building the same one
+    if [[ ! -x $venv/bin/python || "$(cat "$venv/.stamp" 2>/dev/null)" != "$stamp" ]]; then
+      rm -rf "$venv"
+      "$python" -m venv "$venv"
+      "$venv/bin/pip" install -q -U pip
+      # as a user installs: the controller's requirements.txt, which must admit this ansible-core
+      "$venv/bin/pip" install -q -r requirements.txt "ansible-core==$core" \
+        "pytest>=8,<10" "hypothesis>=6.100,<7" "junitparser>=5.0.3,<6" pyyaml
+      echo "$stamp" > "$venv/.stamp"
+    fi
+  ) 9> "$venv.lock"
+  touch "$venv"  # in use: the pruning below keeps it
   # kubernetes.core as the "ansible" package of this core line ships it (no Galaxy here)
-  collections=$venv/collections/ansible_collections
+  collections=.compat/core-$core/collections/ansible_collections
   if [[ ! -d $collections/kubernetes/core ]]; then
     ls "$wheels"/ansible-"$ansible"-*.whl >/dev/null 2>&1 ||
       "$venv/bin/pip" download -q --no-deps "ansible==$ansible" -d "$wheels"
@@ -98,7 +108,7 @@ PY
   kcore=$("$venv/bin/python" -c "import json,sys; print(json.load(open(sys.argv[1]))['collection_info']['version'])" \
           "$collections/kubernetes/core/MANIFEST.json")
   steps=()
-  export ANSIBLE_COLLECTIONS_PATH="$repo/$venv/collections" CLUSTERGUARD_REQUIRE_LAB=1
+  export ANSIBLE_COLLECTIONS_PATH="$repo/.compat/core-$core/collections" CLUSTERGUARD_REQUIRE_LAB=1
   run() {  # name command...
     local name=$1; shift
     echo "--- $name"
@@ -108,7 +118,7 @@ PY
     run unit "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/unit
     sanity_args=()
     for test in $SANITY_TESTS; do sanity_args+=(--test "$test"); done
-    run sanity env SANITY_VENV="$repo/$venv" scripts/sanity.sh "${sanity_args[@]}"
+    run sanity env SANITY_VENV="$venv" scripts/sanity.sh "${sanity_args[@]}"
   fi
   if [[ $parts != offline ]]; then
     run lab "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/integration/test_compat.py \
