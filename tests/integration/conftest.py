@@ -2,6 +2,7 @@
 lab API server. `make test` brings the lab up first and sets
 CLUSTERGUARD_REQUIRE_LAB=1, so a missing lab fails there instead of skipping."""
 
+import ipaddress
 import json
 import os
 import re
@@ -14,7 +15,19 @@ import pytest
 sys.path.insert(0, os.path.dirname(__file__))
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-LAB = os.environ.get("LAB_DIR", os.path.join(ROOT, ".lab", "cgpx"))
+# The lab this pytest runs on: the main one (cgpx, 10.231.0.0/24) unless the environment names another, as
+# make test does for the ansible-core matrix's lab part (tests/lab/workers.sh's LAB_NAME and LAB_NET).
+LAB_NAME = os.environ.get("LAB_NAME", "cgpx")
+LAB = os.environ.get("LAB_DIR", os.path.join(ROOT, ".lab", LAB_NAME))
+LAB_NET = os.environ.get("LAB_NET", "10.231.0")
+
+
+def lab_address(host, family=4):
+    """A lab host's address as workers.sh gives it: w<i> is <LAB_NET>.<10+i> and fd42:<third octet>::<10+i>."""
+    index = 250 if host == "out" else 10 + int(host[1:])
+    if family == 4:
+        return "%s.%d" % (LAB_NET, index)
+    return str(ipaddress.ip_address("fd42:%s::%d" % (LAB_NET.rsplit(".", 1)[1], index)))
 sys.path.insert(0, os.path.join(ROOT, ".collections"))  # the checkout as ansible_collections.clusterguard.portworx
 
 

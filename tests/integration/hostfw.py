@@ -9,10 +9,9 @@ import sys
 
 import yaml
 
-from conftest import ROOT
+from conftest import LAB_NAME, ROOT
 
 PLAY = "tests/integration/playbooks/host_firewall.yml"
-LAB_NAME = "cgpx"
 WORKERS = ("w1", "w2", "w3")
 
 

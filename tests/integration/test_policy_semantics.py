@@ -8,12 +8,12 @@ import re
 
 import pytest
 
-from conftest import run_playbook
+from conftest import LAB_NET, lab_address, run_playbook
 from labapi import network_policies as read_policies
 from netpol_eval import egress_allowed
 
-NODE = "10.231.0.11"
-NODE6 = "fd42::11"
+NODE = lab_address("w1")
+NODE6 = lab_address("w1", 6)
 POD = "10.244.1.5"  # another pod: not a node address
 DNS = "10.96.0.10"  # the cluster DNS service
 OUTSIDE = "93.184.216.34"
@@ -77,8 +77,8 @@ def test_flows(mode, api, kubeconfig, inventory, namespace):
     from ansible_collections.clusterguard.portworx.plugins.plugin_utils.network_policy import policies as builder
     from ansible_collections.clusterguard.portworx.plugins.plugin_utils import spec
     exempt = spec.load_options("network_policy")["network_policy_exempt_pods"]["default"]
-    built = builder.build(["10.231.0.11", "10.231.0.12", "10.231.0.13", "fd42::11", "fd42::12", "fd42::13"],
-                          [namespace], mode=mode, api_cidrs=["10.231.0.1"], exempt=exempt)
+    nodes = [lab_address(host, family) for family in (4, 6) for host in ("w1", "w2", "w3")]
+    built = builder.build(nodes, [namespace], mode=mode, api_cidrs=[LAB_NET + ".1"], exempt=exempt)
     stored = {(p["metadata"]["namespace"], p["metadata"]["name"]): p["spec"] for p in policies}
     for obj in built:
         key = (obj["metadata"]["namespace"], obj["metadata"]["name"])
