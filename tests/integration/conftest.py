@@ -20,6 +20,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 LAB_NAME = os.environ.get("LAB_NAME", "cgpx")
 LAB = os.environ.get("LAB_DIR", os.path.join(ROOT, ".lab", LAB_NAME))
 LAB_NET = os.environ.get("LAB_NET", "10.231.0")
+sys.path.insert(0, os.path.join(ROOT, ".collections"))  # the checkout as ansible_collections.clusterguard.portworx
 
 
 def lab_address(host, family=4):
@@ -28,7 +29,6 @@ def lab_address(host, family=4):
     if family == 4:
         return "%s.%d" % (LAB_NET, index)
     return str(ipaddress.ip_address("fd42:%s::%d" % (LAB_NET.rsplit(".", 1)[1], index)))
-sys.path.insert(0, os.path.join(ROOT, ".collections"))  # the checkout as ansible_collections.clusterguard.portworx
 
 
 def _need(path):
