@@ -42,6 +42,8 @@ lab-up: deps controlplane
 
 lab-down:
 	@tests/lab/booted.sh down >/dev/null || true
+	@LAB_NAME=cgpc tests/lab/controlplane.sh down >/dev/null 2>&1 || true  # the matrix's lab (scripts/test.sh)
+	@LAB_NAME=cgpc tests/lab/workers.sh down >/dev/null 2>&1 || true
 	@tests/lab/engine.sh down || true
 	@tests/lab/controlplane.sh down || true
 	@LAB_INVENTORY=$(CURDIR)/inventories/lab/hosts.yml tests/lab/workers.sh down

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The checks of `make test` that need no lab: ansible-lint, ansible-test sanity, the release checks,
+# The checks of `make test` that need no lab: the unit tests, ansible-lint, ansible-test sanity, the release checks,
 # the docs, and the ansible-core matrix's venvs, unit tests and sanity (scripts/compat.sh with
 # COMPAT_PARTS=offline). scripts/test.sh runs this in the background, niced, while pytest holds the
-# lab, and waits for it before the matrix's lab part. Run alone it is the same checks, one after the other.
+# lab, and then the matrix's lab part on a lab of its own. Run alone it is the same checks, one after the other.
 # The first failing check stops it with its name; each check prints the seconds it took.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,6 +24,7 @@ docs() {
   antsibull-docs lint-collection-docs --plugin-docs .
 }
 
+check "unit tests (tests/unit, .venv)" pytest -q -p no:cacheprovider tests/unit
 check "ansible-lint (production profile)" ansible-lint --offline -q
 check "ansible-test sanity" scripts/sanity.sh
 check "release: galaxy-importer, antsibull-changelog, Execution Environment (scripts/release_checks.sh)" scripts/release_checks.sh
