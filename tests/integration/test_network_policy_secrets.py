@@ -62,14 +62,18 @@ def test_validate_certs_false_is_honoured(inventory, namespace, token):
 
 
 def test_no_temporary_kubeconfig_is_left(inventory, namespace, token, tmp_path):
-    before = {n for n in os.listdir("/tmp") if n.startswith("clusterguard-kubeconfig-")}
-    run_playbook(PLAY, inventory, {"network_policy_host": HOST, "network_policy_api_key": token,
-                                   "network_policy_validate_certs": False, "network_policy_namespaces": [namespace]})
+    # a TMPDIR of these runs' own: runs in other labs of the machine write their temporary kubeconfigs to /tmp
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = {"TMPDIR": str(tmp)}
+    out = run_playbook(PLAY, inventory, {"network_policy_host": HOST, "network_policy_api_key": token,
+                                         "network_policy_validate_certs": False, "network_policy_namespaces": [namespace]},
+                       env=env)
+    assert re.search(r"localhost\s+: ok=\d+\s+changed=[1-9]", out), out[-2000:]  # it applied, so it wrote one
     run_playbook(PLAY, inventory, {"network_policy_host": HOST, "network_policy_api_key": token,
                                    "network_policy_validate_certs": False, "network_policy_namespaces": [namespace],
-                                   "network_policy_state": "absent"}, check=True)
-    after = {n for n in os.listdir("/tmp") if n.startswith("clusterguard-kubeconfig-")}
-    assert after == before
+                                   "network_policy_state": "absent"}, check=True, env=env)
+    assert [n for n in os.listdir(str(tmp)) if n.startswith("clusterguard-kubeconfig-")] == []
 
 
 def test_token_never_shows_when_the_input_is_bad(inventory, namespace, token):
