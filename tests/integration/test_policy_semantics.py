@@ -9,6 +9,7 @@ import re
 import pytest
 
 from conftest import LAB_NET, lab_address, run_playbook
+from hostfw import WORKERS
 from labapi import network_policies as read_policies
 from netpol_eval import egress_allowed
 
@@ -77,7 +78,7 @@ def test_flows(mode, api, kubeconfig, inventory, namespace):
     from ansible_collections.clusterguard.portworx.plugins.plugin_utils.network_policy import policies as builder
     from ansible_collections.clusterguard.portworx.plugins.plugin_utils import spec
     exempt = spec.load_options("network_policy")["network_policy_exempt_pods"]["default"]
-    nodes = [lab_address(host, family) for family in (4, 6) for host in ("w1", "w2", "w3")]
+    nodes = [lab_address(host, family) for family in (4, 6) for host in WORKERS]
     built = builder.build(nodes, [namespace], mode=mode, api_cidrs=[LAB_NET + ".1"], exempt=exempt)
     stored = {(p["metadata"]["namespace"], p["metadata"]["name"]): p["spec"] for p in policies}
     for obj in built:
