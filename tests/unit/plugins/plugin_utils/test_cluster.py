@@ -18,6 +18,21 @@ def test_settings_fall_back_to_the_k8s_auth_environment():
     assert cluster.settings({"kubeconfig": "/mine"}, env)["kubeconfig"] == "/mine"
 
 
+def test_the_kubernetes_package_is_imported_only_to_read_and_its_absence_is_named(monkeypatch):
+    """Importing the module (every host_firewall run does) does not import kubernetes; reading
+    the cluster without it fails with what to install."""
+    import subprocess
+    import sys
+    code = ("import sys; from ansible_collections.clusterguard.portworx.plugins.plugin_utils import cluster; "
+            "print('kubernetes' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+    assert out.stdout.strip() == "False"
+    monkeypatch.setitem(sys.modules, "kubernetes", None)
+    with pytest.raises(cluster.ClusterError, match="'kubernetes' is missing on the controller: pip install kubernetes"):
+        cluster.configuration({"kubeconfig": "/nowhere"})
+
+
 @pytest.mark.parametrize("url, expected", [
     ("https://10.0.0.1:6443", ("https://10.0.0.1:6443", None, None)),
     ("https://admin:p%40ss@10.0.0.1:6443/x", ("https://10.0.0.1:6443/x", "admin", "p@ss")),
