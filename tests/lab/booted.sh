@@ -25,6 +25,8 @@ bridge="${name}-br"
 script=booted.sh
 # shellcheck source=tests/lab/net.sh
 . "$here/net.sh"
+# shellcheck source=tests/lab/pidfile.sh
+. "$here/pidfile.sh"
 cache=${CLUSTERGUARD_CACHE:-$HOME/.cache/clusterguard}/rootfs
 # what a worker has: systemd, sshd, Python for Ansible, both iptables back-ends' tools, ipset, nft, firewalld
 packages=systemd,systemd-sysv,dbus,libpam-systemd,openssh-server,iptables,nftables,ipset,python3,iproute2,firewalld
@@ -105,7 +107,7 @@ launcher() {  # the worker's init loop: boot, and boot again while the container
 up_host() {
   local host=$1 idx=$2 ns="${name}-$1" w="$dir/roots/$1"
   lab_link_up "$host"  # its addresses come from systemd-networkd inside, at each boot
-  [[ -f $dir/run/$host.launcher.pid ]] && kill -0 "$(cat "$dir/run/$host.launcher.pid")" 2>/dev/null && return
+  pid_alive "$dir/run/$host.launcher.pid" "__launch $host $w/root" && return
   mkdir -p "$w/upper" "$w/work" "$w/root"
   mountpoint -q "$w/root" || mount -t overlay overlay -o "lowerdir=$rootfs,upperdir=$w/upper,workdir=$w/work" "$w/root"
   echo "$ns" > "$w/root/etc/hostname"
@@ -116,7 +118,7 @@ up_host() {
   cp "$dir/ssh/id_ed25519.pub" "$w/root/root/.ssh/authorized_keys"
   chmod 700 "$w/root/root/.ssh"; chmod 600 "$w/root/root/.ssh/authorized_keys"
   # the probes' listener: in the worker's network namespace, so the worker's tables judge it
-  if ! [[ -f $dir/run/$host.listener.pid ]] || ! kill -0 "$(cat "$dir/run/$host.listener.pid")" 2>/dev/null; then
+  if ! pid_alive "$dir/run/$host.listener.pid" "$here/listener.py"; then
     ip netns exec "$ns" setsid "${LAB_PYTHON:-$repo/.venv/bin/python}" "$here/listener.py" 9001 9002 9023 9024 \
       >/dev/null 2>&1 < /dev/null &
     echo $! > "$dir/run/$host.listener.pid"
@@ -162,14 +164,15 @@ down() {
     local host pid
     host=$(basename "$pidfile" .launcher.pid)
     pid=$(pid1 "$host" || true)
-    kill "$(cat "$pidfile")" 2>/dev/null || true  # the loop ends: no boot after this poweroff
+    # the loop ends: no boot after this poweroff
+    if pid_alive "$pidfile" "__launch $host $dir/roots/$host/root"; then kill "$(<"$pidfile")" 2>/dev/null || true; fi
     if [[ -n $pid ]]; then kill -s SIGRTMIN+4 "$pid" 2>/dev/null || true; fi  # systemd: orderly poweroff
     for _ in $(seq 1 100); do pgrep -f "systemd-nspawn -D $dir/roots/$host/root" >/dev/null || break; sleep 0.1; done
     pkill -9 -f "systemd-nspawn -D $dir/roots/$host/root" 2>/dev/null || true
     rm -f "$pidfile"
   done
   for pidfile in "$dir"/run/*.listener.pid; do
-    [[ -f $pidfile ]] && { kill "$(cat "$pidfile")" 2>/dev/null || true; rm -f "$pidfile"; }
+    pid_stop "$pidfile" "$here/listener.py"
   done
   for root in "$dir"/roots/*/root; do
     mountpoint -q "$root" 2>/dev/null && umount "$root"

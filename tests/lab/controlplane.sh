@@ -20,7 +20,9 @@ net=${LAB_NET:-10.231.0}
 cp_dir="$dir/controlplane"
 python=${LAB_PYTHON:-$repo/.venv/bin/python}
 
-running() { [[ -f $cp_dir/$1.pid ]] && kill -0 "$(cat "$cp_dir/$1.pid")" 2>/dev/null; }
+# shellcheck source=tests/lab/pidfile.sh
+. "$here/pidfile.sh"
+running() { pid_alive "$cp_dir/$1.pid" "$cp_dir/"; }  # both command lines hold paths in cp_dir
 
 certs() {
   local pki="$cp_dir/pki"

@@ -39,7 +39,8 @@ cache=${XDG_CACHE_HOME:-$HOME/.cache}/clusterguard/kube-router/$version
 POD_KINDS=("lab-apps app=demo" "lab-other app=demo" "kube-system k8s-app=kube-dns" "kube-system component=stork"
            "kube-system name=portworx-operator" "kube-system name=px-plugin-proxy" "lab-monitoring app=prometheus")
 
-running() { [[ -f $1 ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# shellcheck source=tests/lab/pidfile.sh
+. "$here/pidfile.sh"
 
 binary() {  # kube-router from the Go module proxy, built once per machine
   if [[ ! -x $cache/kube-router ]]; then
@@ -82,7 +83,7 @@ up_pod() {  # worker index, pod index
   ip -n "$wns" link set "$veth" up
   ip -n "$wns" addr replace "$pod_net.$i.1/32" dev "$veth"
   ip -n "$wns" route replace "$ip/32" dev "$veth"
-  if ! running "$engine/$pns.listener.pid"; then
+  if ! pid_alive "$engine/$pns.listener.pid" "$here/listener.py"; then
     ip netns exec "$pns" setsid python3 "$here/listener.py" 9001 8080 </dev/null >/dev/null 2>&1 &
     echo $! > "$engine/$pns.listener.pid"
   fi
@@ -94,7 +95,7 @@ up() {
   bin=$(binary)
   mkdir -p "$engine"
   # The API server listens on loopback; the workers reach it on the bridge address.
-  if ! running "$engine/forward.pid"; then
+  if ! pid_alive "$engine/forward.pid" "$here/forward.py $net.1 $api_port"; then
     setsid "$python" "$here/forward.py" "$net.1" "$api_port" 127.0.0.1 "$api_port" </dev/null >"$engine/forward.log" 2>&1 &
     echo $! > "$engine/forward.pid"
   fi
@@ -110,7 +111,7 @@ up() {
   "$python" "$here/pods.py" "$dir/kubeconfig" up "$(pods_json)"
   for i in $(seq 1 "$workers"); do
     local pidfile="$engine/kube-router-w$i.pid"
-    running "$pidfile" && continue
+    pid_alive "$pidfile" "$engine/kubeconfig" && continue
     ip netns exec "${name}-w$i" setsid "$bin" --kubeconfig "$engine/kubeconfig" \
       --run-firewall=true --run-router=false --run-service-proxy=false --enable-cni=false \
       --hostname-override "${name}-w$i" --service-cluster-ip-range 10.96.0.0/16 \
@@ -122,7 +123,7 @@ up() {
   for _try in $(seq 1 120); do
     local ready=0
     for i in $(seq 1 "$workers"); do
-      running "$engine/kube-router-w$i.pid" || { echo "engine.sh: kube-router on w$i exited:" >&2; tail -20 "$engine/kube-router-w$i.log" >&2; exit 1; }
+      pid_alive "$engine/kube-router-w$i.pid" "$engine/kubeconfig" || { echo "engine.sh: kube-router on w$i exited:" >&2; tail -20 "$engine/kube-router-w$i.log" >&2; exit 1; }
       n=$(ip netns exec "${name}-w$i" iptables -S 2>/dev/null | grep -c '^-N KUBE-POD-FW-' || true)
       ((n >= ${#POD_KINDS[@]})) && ready=$((ready + 1))
     done
@@ -139,7 +140,7 @@ up() {
 down() {
   for i in $(seq 1 200); do
     local wns="${name}-w$i" pidfile="$engine/kube-router-w$i.pid"
-    if running "$pidfile"; then kill "$(cat "$pidfile")"; sleep 0.2; fi
+    if pid_alive "$pidfile" "$engine/kubeconfig"; then pid_stop "$pidfile" "$engine/kubeconfig"; sleep 0.2; fi
     rm -f "$pidfile"
     ip netns list | grep -qw "^$wns" || { [[ $i -gt $workers ]] && break; continue; }
     # kube-router --cleanup-config panics in v2.1.0 halfway, so its rules go here: every KUBE-
@@ -157,14 +158,14 @@ down() {
   if [[ -f $dir/kubeconfig ]] && curl -sk --max-time 2 "https://127.0.0.1:$api_port/readyz" >/dev/null 2>&1; then
     "$python" "$here/pods.py" "$dir/kubeconfig" down "$(pods_json)" || true
   fi
-  if running "$engine/forward.pid"; then kill "$(cat "$engine/forward.pid")"; fi
+  pid_stop "$engine/forward.pid" "$here/forward.py $net.1 $api_port"
   rm -rf "$engine"
   echo "engine stopped"
 }
 
 status() {
   for i in $(seq 1 "$workers"); do
-    if running "$engine/kube-router-w$i.pid"; then echo "kube-router on w$i running"; else echo "kube-router on w$i stopped"; fi
+    if pid_alive "$engine/kube-router-w$i.pid" "$engine/kubeconfig"; then echo "kube-router on w$i running"; else echo "kube-router on w$i stopped"; fi
   done
   ip netns list | awk '{print $1}' | grep -E "^${name}-w[0-9]+-p[0-9]+$" || echo "no pods"
 }

@@ -34,6 +34,8 @@ bridge="${name}-br"
 script=workers.sh
 # shellcheck source=tests/lab/net.sh
 . "$here/net.sh"
+# shellcheck source=tests/lab/pidfile.sh
+. "$here/pidfile.sh"
 
 [[ ${#name} -le 6 ]] || { echo "workers.sh: LAB_NAME '$name' is longer than 6 characters" >&2; exit 2; }
 [[ $workers =~ ^[0-9]+$ && $workers -ge 1 && $workers -le 200 ]] || { echo "workers.sh: LAB_WORKERS '$workers' must be 1-200" >&2; exit 2; }
@@ -63,7 +65,7 @@ up_host() {
   # every command sshd starts (about 90 ms of CPU each); a worker host has no such thing
   cp -n /usr/share/base-files/dot.bashrc "$dir/home/$host/.bashrc" 2>/dev/null || true
   cp -n /usr/share/base-files/dot.profile "$dir/home/$host/.profile" 2>/dev/null || true
-  if ! { [[ -f $dir/run/$host.sshd.pid ]] && kill -0 "$(cat "$dir/run/$host.sshd.pid")" 2>/dev/null; }; then
+  if ! pid_alive "$dir/run/$host.sshd.pid" "$dir/sshd_config"; then
     # ip netns exec gives the command a mount namespace of its own (a slave of this machine's), so
     # the bind stays with this host's sshd and what it starts
     # shellcheck disable=SC2016  # $1-$3 are the inner shell's arguments
@@ -71,7 +73,7 @@ up_host() {
       sshd "$dir/home/$host" "$dir/sshd_config" "$dir/run/$host.sshd.pid"
   fi
   # probe listener of this host
-  if ! { [[ -f $dir/run/$host.listener.pid ]] && kill -0 "$(cat "$dir/run/$host.listener.pid")" 2>/dev/null; }; then
+  if ! pid_alive "$dir/run/$host.listener.pid" "$here/listener.py"; then
     # shellcheck disable=SC2086
     ip netns exec "$ns" setsid python3 "$here/listener.py" $ports </dev/null >/dev/null 2>&1 &
     echo $! > "$dir/run/$host.listener.pid"
@@ -148,9 +150,8 @@ up() {
 
 down_host() {
   local host=$1 ns="${name}-$1"
-  for pidfile in "$dir/run/$host.sshd.pid" "$dir/run/$host.listener.pid"; do
-    [[ -f $pidfile ]] && { kill "$(cat "$pidfile")" 2>/dev/null || true; rm -f "$pidfile"; }
-  done
+  pid_stop "$dir/run/$host.sshd.pid" "$dir/sshd_config"
+  pid_stop "$dir/run/$host.listener.pid" "$here/listener.py"
   ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null || true
   ip link del "${name}h$host" 2>/dev/null || true
   ip netns del "$ns" 2>/dev/null || true
