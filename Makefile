@@ -42,8 +42,9 @@ lab-up: deps controlplane
 
 lab-down:
 	@tests/lab/booted.sh down >/dev/null || true
-	@LAB_NAME=cgpc tests/lab/controlplane.sh down >/dev/null 2>&1 || true  # the matrix's lab (scripts/test.sh)
-	@LAB_NAME=cgpc tests/lab/workers.sh down >/dev/null 2>&1 || true
+	@# every other namespace lab of this checkout (scripts/test.sh's second and matrix labs, molecule's)
+	@for d in .lab/*/; do [[ -d $$d ]] || continue; n=$$(basename "$$d"); [[ $$n == cgpx || $$n == cgpb ]] && continue; \
+	  LAB_NAME=$$n tests/lab/controlplane.sh down >/dev/null 2>&1 || true; LAB_NAME=$$n tests/lab/workers.sh down >/dev/null 2>&1 || true; done
 	@tests/lab/engine.sh down || true
 	@tests/lab/controlplane.sh down || true
 	@LAB_INVENTORY=$(CURDIR)/inventories/lab/hosts.yml tests/lab/workers.sh down

@@ -26,10 +26,12 @@ current=lab; step "lab: workers and API server"; make -s lab-up LAB_ENGINE=0; te
 tests/lab/engine.sh down >/dev/null
 
 # What does not hold the main lab runs beside pytest, each with its own log, shown when it is waited for:
-#   - the checks that need no lab (lint, sanity, release, docs, the unit tests, the matrix's unit tests and
-#     sanity), niced 19, then the matrix's lab part on a lab of its own (below);
+#   - the checks that need no lab (lint, sanity, release, docs, the unit tests, the matrix's venvs, unit tests
+#     and sanity), niced 19;
 #   - the booted workers' tests, on their own lab (systemd-nspawn machines, 10.231.6.0/24), niced 10;
-# pytest on the main lab keeps about one of the 2 cores busy: it waits on the workers and the API server.
+#   - once pytest's first part is done, the second lab's share of the integration tests (SECOND_LAB_TESTS)
+#     on a lab of its own, then the matrix's lab part on another (it needs the matrix's venvs).
+# pytest on one lab keeps about one of the 2 cores busy: it waits on the workers and the API server.
 # The matrix's row of the stack .venv runs is covered by this run's pytest and sanity (COMPAT_SAME_AS).
 export COMPAT_SAME_AS="$repo/.venv"
 declare -A bg_pid bg_log
@@ -40,6 +42,9 @@ background() {  # name nice command...: started in its own process group, its ou
   setsid nice -n "$niceness" "$@" > "${bg_log[$name]}" 2>&1 &
   bg_pid[$name]=$!
 }
+no_tests() {  # rc what: pytest's exit code 5 (it collected no tests) is a failure of the suite's layout
+  if [[ $1 -eq 5 ]]; then echo "$2 collected no tests (exit 5): treated as a failure of the suite layout" >&2; fi
+}
 collect() {  # name: wait for it, print its log; the run fails with its name when it failed
   local name=$1 rc=0 start=$SECONDS
   wait "${bg_pid[$name]}" || rc=$?
@@ -47,30 +52,58 @@ collect() {  # name: wait for it, print its log; the run fails with its name whe
   rm -f "${bg_log[$name]}"
   unset "bg_pid[$name]"
   echo "--- waited $((SECONDS - start)) s for $name"
-  if [[ $rc -eq 5 && $name == booted ]]; then echo "the booted workers' pytest collected no tests (exit 5): treated as a failure of the suite layout" >&2; exit 1; fi
+  no_tests "$rc" "$name"
   [[ $rc -eq 0 ]] || { echo "FAILED in step: $name (rc=$rc)" >&2; exit 1; }
 }
 stop_background() {  # a failed step stops what still runs in the background
   local name
   for name in "${!bg_pid[@]}"; do kill -- "-${bg_pid[$name]}" 2>/dev/null || true; done
   for name in "${!bg_log[@]}"; do rm -f "${bg_log[$name]}"; done
-  rm -f "$first_part_done"
+  rm -f "$first_part_done" "$venvs_built"
 }
-first_part_done=$(mktemp -u)
+first_part_done=$(mktemp -u) venvs_built=$(mktemp -u)
 trap stop_background EXIT
+wait_for() { while [[ ! -e $1 ]]; do sleep 1; done; }
 
-# The matrix's lab part runs on workers and an API server of its own, beside pytest, but only after the
-# first pytest part: test_host_firewall_boot.py turns IPv6 off through the last resort, whose marker
-# (/run/clusterguard-ipv6-off) every namespace lab of this machine shares, as workers share /run here.
-matrix() {
-  local lab=(LAB_NAME=cgpc LAB_NET=10.231.5 LAB_API_PORT=15443 LAB_ETCD_PORT=15379) rc=0
-  scripts/offline_checks.sh || return $?
-  echo; echo "=== ansible-core matrix on a lab of its own (${lab[*]}), once the first pytest part is done"
-  while [[ ! -e $first_part_done ]]; do sleep 1; done
-  env "${lab[@]}" tests/lab/workers.sh up && env "${lab[@]}" tests/lab/controlplane.sh up >/dev/null || rc=$?
-  ((rc)) || env "${lab[@]}" COMPAT_PARTS=lab scripts/compat.sh || rc=$?
-  env "${lab[@]}" tests/lab/controlplane.sh down >/dev/null 2>&1 || true
-  env "${lab[@]}" tests/lab/workers.sh down >/dev/null 2>&1 || true
+checks() {  # the checks that need no lab; the matrix's lab part waits for the venvs they build
+  local rc=0
+  scripts/offline_checks.sh || rc=$?
+  touch "$venvs_built"
+  return "$rc"
+}
+# The labs beside the main one wait for the first pytest part: test_host_firewall_boot.py turns IPv6 off
+# through the last resort, whose marker (/run/clusterguard-ipv6-off) every namespace lab of this machine
+# shares, as workers share /run here.
+SECOND_LAB=(LAB_NAME=cgpd LAB_NET=10.231.7 LAB_API_PORT=19443 LAB_ETCD_PORT=19379)
+SECOND_LAB_TESTS=(test_verify_role.py test_network_policy_faults.py test_network_policy_secrets.py
+  test_portworx_deployed.py test_cluster_scope.py test_readme.py test_compat.py test_network_policy_render.py
+  test_policy_semantics.py test_installed_collection.py)
+MATRIX_LAB=(LAB_NAME=cgpc LAB_NET=10.231.5 LAB_API_PORT=15443 LAB_ETCD_PORT=15379)
+lab() {  # up|down settings...: a lab's workers and control plane
+  local action=$1
+  shift
+  if [[ $action == up ]]; then
+    env "$@" tests/lab/workers.sh up && env "$@" tests/lab/controlplane.sh up >/dev/null
+  else
+    env "$@" tests/lab/controlplane.sh down >/dev/null 2>&1 || true
+    env "$@" tests/lab/workers.sh down >/dev/null 2>&1 || true
+  fi
+}
+second_lab() {
+  local rc=0 tests=()
+  wait_for "$first_part_done"
+  echo "=== pytest on a second lab (${SECOND_LAB[*]}): ${SECOND_LAB_TESTS[*]}"
+  for t in "${SECOND_LAB_TESTS[@]}"; do tests+=("tests/integration/$t"); done
+  lab up "${SECOND_LAB[@]}" || rc=$?
+  ((rc)) || env "${SECOND_LAB[@]}" pytest -q -p no:cacheprovider --durations=15 "${tests[@]}" || rc=$?
+  lab down "${SECOND_LAB[@]}"
+  no_tests "$rc" "pytest on the second lab"
+  ((rc == 0)) || return "$rc"
+  echo; echo "=== ansible-core matrix on a lab of its own (${MATRIX_LAB[*]}), once the checks built its venvs"
+  wait_for "$venvs_built"
+  lab up "${MATRIX_LAB[@]}" || rc=$?
+  ((rc)) || env "${MATRIX_LAB[@]}" COMPAT_PARTS=lab scripts/compat.sh || rc=$?
+  lab down "${MATRIX_LAB[@]}"
   return "$rc"
 }
 molecule_all() {
@@ -81,32 +114,38 @@ molecule_all() {
   done
 }
 
-current=background; step "started in the background: the checks that need no lab then the matrix (niced 19), the booted workers' tests (niced 10)"
-background matrix 19 bash -c "first_part_done=$first_part_done; $(declare -f matrix); matrix"
+current=background; step "started in the background: the checks that need no lab (niced 19), the booted workers' tests (niced 10), the second lab and the matrix's lab part"
+background checks 19 bash -c "venvs_built=$venvs_built; $(declare -f checks); checks"
 background booted 10 pytest -q -p no:cacheprovider --durations=10 tests/integration/test_booted_workers.py
+background second 0 bash -c "first_part_done=$first_part_done venvs_built=$venvs_built
+  SECOND_LAB=(${SECOND_LAB[*]}) SECOND_LAB_TESTS=(${SECOND_LAB_TESTS[*]}) MATRIX_LAB=(${MATRIX_LAB[*]})
+  $(declare -f wait_for lab no_tests second_lab); second_lab"
 
 pytest_part() {  # name args...
   local name=$1 rc=0
   shift
   pytest -q -p no:cacheprovider "$@" || rc=$?
-  if [[ $rc -eq 5 ]]; then echo "pytest ($name) collected no tests (exit 5): treated as a failure of the suite layout" >&2; exit 1; fi
-  [[ $rc -eq 0 ]] || { echo "FAILED in step: pytest ($name)" >&2; exit "$rc"; }
+  no_tests "$rc" "pytest ($name)"
+  [[ $rc -eq 0 ]] || { echo "FAILED in step: pytest ($name)" >&2; exit 1; }
 }
 current=pytest; step "pytest on the main lab, first part: the tests that touch what every namespace lab shares"
 pytest_part "first part" --durations=5 tests/integration/test_host_firewall_boot.py
 touch "$first_part_done"
 
-current=pytest; step "pytest on the main lab: the other integration tests, beside the matrix's lab part"
-pytest_part "main lab" --durations=25 --ignore=tests/integration/test_booted_workers.py \
-  --ignore=tests/integration/test_host_firewall_boot.py tests/integration
+current=pytest; step "pytest on the main lab: the integration tests that are not the second lab's"
+ignore=(--ignore=tests/integration/test_booted_workers.py --ignore=tests/integration/test_host_firewall_boot.py)
+for t in "${SECOND_LAB_TESTS[@]}"; do ignore+=("--ignore=tests/integration/$t"); done
+pytest_part "main lab" --durations=25 "${ignore[@]}" tests/integration
 
-current=booted; step "the booted workers' tests (tests/integration/test_booted_workers.py): their log"
-collect booted
-current=matrix; step "the checks that need no lab and the ansible-core matrix: their log"
-collect matrix
-# Molecule after pytest: beside it, the API server that molecule's default scenario had just started (and
-# found ready) refused its converge once in two runs, for a reason not found; it never did alone.
+# Molecule after pytest on the main lab: beside it, the API server that molecule's default scenario had
+# just started (and found ready) refused its converge once in two runs, for a reason not found.
 current=molecule; step "the molecule scenarios"
 molecule_all
+current=booted; step "the booted workers' tests (tests/integration/test_booted_workers.py): their log"
+collect booted
+current=checks; step "the checks that need no lab: their log"
+collect checks
+current=second; step "the second lab's tests and the ansible-core matrix's lab part: their log"
+collect second
 
 current=finished; step "all test steps passed in $SECONDS s"

@@ -20,6 +20,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 LAB_NAME = os.environ.get("LAB_NAME", "cgpx")
 LAB = os.environ.get("LAB_DIR", os.path.join(ROOT, ".lab", LAB_NAME))
 LAB_NET = os.environ.get("LAB_NET", "10.231.0")
+LAB_API_PORT = int(os.environ.get("LAB_API_PORT", "16443"))  # tests/lab/controlplane.sh's
 sys.path.insert(0, os.path.join(ROOT, ".collections"))  # the checkout as ansible_collections.clusterguard.portworx
 
 

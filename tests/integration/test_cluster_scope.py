@@ -9,14 +9,14 @@ import uuid
 
 import pytest
 
-from conftest import LAB, ROOT, run_playbook
+from conftest import LAB, ROOT, lab_address, run_playbook
 from labapi import GROUP, OURS
 from labapi import cluster_objects as read_cluster_objects
 from labapi import network_policies as read_policies
 from netpol_eval import connection_allowed
 
 PLAYBOOK = "tests/integration/playbooks/network_policy.yml"
-NODE, NODE6, POD, DNS, OUTSIDE = "10.231.0.12", "fd42::13", "10.244.1.5", "10.96.0.10", "93.184.216.34"
+NODE, NODE6, POD, DNS, OUTSIDE = lab_address("w2"), lab_address("w3", 6), "10.244.1.5", "10.96.0.10", "93.184.216.34"
 
 
 def cluster_objects(api, mine_only=True):

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import LAB, ROOT, run_playbook
+from conftest import LAB, LAB_API_PORT, ROOT, run_playbook
 
 PLAY = "tests/integration/playbooks/network_policy.yml"
 SPLIT = "tests/integration/playbooks/network_policy_split.yml"
@@ -62,7 +62,7 @@ def test_api_server_stopped_before_the_run(api, kubeconfig, inventory, namespace
     stop_apiserver()
     out = run_playbook(PLAY, inventory, {"network_policy_kubeconfig": kubeconfig,
                                          "network_policy_namespaces": [namespace]}, expect_rc=2)
-    assert "cannot reach the API server at https://127.0.0.1:16443" in out and "nothing was changed" in out
+    assert "cannot reach the API server at https://127.0.0.1:%d" % LAB_API_PORT in out and "nothing was changed" in out
     assert "Traceback" not in out
     start_apiserver()
     assert policies(api, namespace) == []

@@ -6,10 +6,10 @@ import re
 
 import pytest
 
-from conftest import LAB, run_playbook
+from conftest import LAB, LAB_API_PORT, run_playbook
 
 PLAY = "tests/integration/playbooks/network_policy.yml"
-HOST = "https://127.0.0.1:16443"
+HOST = "https://127.0.0.1:%d" % LAB_API_PORT
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +40,7 @@ def test_token_never_shows_in_a_run_that_fails(inventory, namespace, token):
 
 
 def test_credentials_in_the_host_url_never_show(inventory, namespace, token):
-    out = run(inventory, {"network_policy_host": "https://admin:s3cr3t-pa55@127.0.0.1:16443",
+    out = run(inventory, {"network_policy_host": "https://admin:s3cr3t-pa55@127.0.0.1:%d" % LAB_API_PORT,
                           "network_policy_api_key": token, "network_policy_validate_certs": False,
                           "network_policy_namespaces": [namespace]})
     assert out.count("s3cr3t-pa55") == 0 and out.count(token) == 0

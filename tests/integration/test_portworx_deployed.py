@@ -12,8 +12,10 @@ import sys
 
 import pytest
 
-from conftest import LAB, ROOT, run_playbook
+from conftest import LAB, LAB_NAME, ROOT, lab_address, run_playbook
 from hostfw import netns, probe, snapshot
+
+W1 = lab_address("w1")
 
 SITE = "playbooks/site.yml"
 NETPOL = "tests/integration/playbooks/network_policy.yml"
@@ -50,17 +52,17 @@ def test_a_storagecluster_with_start_port_17001_moves_every_guarded_port(start_1
     settings = lab_settings(kubeconfig, portworx_source="storagecluster", verify_report_dir=str(tmp_path))
     run_playbook(SITE, inventory, settings)
     again = run_playbook(SITE, inventory, settings, args=("--tags", "host_firewall,network_policy"))
-    assert re.search(r"cgpx-w1\s+: ok=\d+\s+changed=0", again) and re.search(r"localhost\s+: ok=\d+\s+changed=0", again)
+    assert re.search(r"%s-w1\s+: ok=\d+\s+changed=0" % LAB_NAME, again) and re.search(r"localhost\s+: ok=\d+\s+changed=0", again)
     # the hosts: TCP 17001-17020 and UDP 17002 dropped for others; 9001 is no longer ours
     rules = netns("w1", "iptables", "-S", "CLUSTERGUARD-PX", check=True).stdout
     drops = sorted(line.split("-p ")[1].split(" -m comment")[0] for line in rules.splitlines() if "DROP" in line)
     assert drops == ["tcp -m multiport --dports 17001:17020", "udp -m multiport --dports 17002"], rules
-    outside = probe("out", "10.231.0.11:17001", "10.231.0.11:17020", "10.231.0.11:17021", "10.231.0.11:9001",
-                    "udp/10.231.0.11:17002", "udp/10.231.0.11:9002")
-    assert outside == {"10.231.0.11:17001": "timeout", "10.231.0.11:17020": "timeout", "10.231.0.11:17021": "open",
-                       "10.231.0.11:9001": "open", "udp/10.231.0.11:17002": "timeout", "udp/10.231.0.11:9002": "open"}
-    inside = probe("w2", "10.231.0.11:17001", "udp/10.231.0.11:17002")
-    assert inside == {"10.231.0.11:17001": "open", "udp/10.231.0.11:17002": "open"}
+    outside = probe("out", W1 + ":17001", W1 + ":17020", W1 + ":17021", W1 + ":9001",
+                    "udp/" + W1 + ":17002", "udp/" + W1 + ":9002")
+    assert outside == {W1 + ":17001": "timeout", W1 + ":17020": "timeout", W1 + ":17021": "open",
+                       W1 + ":9001": "open", "udp/" + W1 + ":17002": "timeout", "udp/" + W1 + ":9002": "open"}
+    inside = probe("w2", W1 + ":17001", "udp/" + W1 + ":17002")
+    assert inside == {W1 + ":17001": "open", "udp/" + W1 + ":17002": "open"}
     # the policies: the complement of 17001-17020 is open on the nodes, 9001 among it
     from kubernetes import client
     block = client.NetworkingV1Api(api).read_namespaced_network_policy("block-9001-for-non-system-users", "default")
@@ -69,7 +71,7 @@ def test_a_storagecluster_with_start_port_17001_moves_every_guarded_port(start_1
     # verify probed what the StorageCluster says, and read it
     report = json.load(open(tmp_path / "report.json"))
     checks = {(c["subject"], c["check"]): c for c in report["checks"]}
-    blocked = checks[("cgpx-w1", "blocked_from_cgpx-out")]
+    blocked = checks[(LAB_NAME + "-w1", "blocked_from_%s-out" % LAB_NAME)]
     assert blocked["status"] == "pass" and "17001,17010,17020" in blocked["detail"] and "UDP 17002" in blocked["detail"]
     assert "StorageCluster portworx/px-cluster" in checks[("cluster", "portworx_ports")]["detail"]
     assert checks[("cluster", "px_security")]["status"] == "warn"

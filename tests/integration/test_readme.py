@@ -10,7 +10,7 @@ import sys
 
 import yaml
 
-from conftest import ROOT, run_playbook
+from conftest import LAB_NAME, ROOT, run_playbook
 from hostfw import netns, snapshot
 
 BIN = os.path.dirname(sys.executable)
@@ -114,7 +114,7 @@ def test_the_first_inventory_and_playbook_on_the_lab(tmp_path, inventory, kubeco
         run_user(["-i", "inventory.yml", "hardening.yml"], tmp_path, env)
         assert "CLUSTERGUARD-PX" in netns("w1", "iptables", "-S", "INPUT", check=True).stdout
         again = run_user(["-i", "inventory.yml", "hardening.yml"], tmp_path, env)
-        assert all(re.search(r"%s\s+: ok=\d+\s+changed=0" % h, again) for h in ("cgpx-w1", "cgpx-w2", "localhost")), again
+        assert all(re.search(r"%s\s+: ok=\d+\s+changed=0" % h, again) for h in (LAB_NAME + "-w1", LAB_NAME + "-w2", "localhost")), again
         undo = readme_command("hardening.yml -e host_firewall_state=absent")
         assert undo == ["-i", "inventory.yml", "hardening.yml", "-e", "host_firewall_state=absent", "-e",
                         "network_policy_state=absent"]

@@ -10,10 +10,12 @@ from html.parser import HTMLParser
 import pytest
 from junitparser import Failure, JUnitXml
 
-from conftest import run_playbook
+from conftest import LAB_NAME, LAB_NET, lab_address, run_playbook
 from hostfw import netns
 
 SITE = "playbooks/site.yml"
+W1, W2, W3 = ("%s-%s" % (LAB_NAME, w) for w in ("w1", "w2", "w3"))
+V6_NET = lab_address("w1", 6).rsplit(":", 1)[0] + ":/64"  # the lab's IPv6 /64, fd42:<third octet>::/64
 VERIFY = "playbooks/verify.yml"
 # The lab's settings (inventories/lab/group_vars), with every namespace of the cluster selected.
 SETTINGS = {"portworx_node_address_vars": ["ansible_host", "node_ipv6"],
@@ -53,9 +55,9 @@ def test_locked_down_lab_passes_every_check(locked, tmp_path):
     assert "**locked down**" in markdown
     assert failing_cases == set()
     names = {(c["subject"], c["check"]) for c in report["checks"] if c["status"] == "pass"}
-    for worker in ("cgpx-w1", "cgpx-w2", "cgpx-w3"):
+    for worker in (W1, W2, W3):
         for name in ("chain_and_jump", "no_leftovers", "no_earlier_accept", "allowed_sources", "persisted", "reaches_workers",
-                     "blocked_from_controller", "blocked_from_cgpx-out"):
+                     "blocked_from_controller", "blocked_from_%s-out" % LAB_NAME):
             assert (worker, name) in names, (worker, name)
     assert ("default", "policies") in names and ("cluster", "nodes_in_inventory") in names
     # one JUnit testcase per check
@@ -73,14 +75,14 @@ def test_on_the_nftables_back_end_every_check_passes_and_a_left_chain_is_named(l
         report = json.load(open(tmp_path / "report.json"))
         assert failing(report) == set() and "changed=0" in out, failing(report)
         details = {(c["subject"], c["check"]): c["detail"] for c in report["checks"]}
-        assert "nftables table inet CLUSTERGUARD-PX on its own input hook" in details[("cgpx-w1", "chain_and_jump")]
-        assert "in nftables sets v4, v6" in details[("cgpx-w1", "allowed_sources")]
+        assert "nftables table inet CLUSTERGUARD-PX on its own input hook" in details[(W1, "chain_and_jump")]
+        assert "in nftables sets v4, v6" in details[(W1, "allowed_sources")]
         netns("w2", "sh", "-c", "iptables -w -N CLUSTERGUARD-PX && iptables -w -A CLUSTERGUARD-PX "
               "-m comment --comment clusterguard.portworx -j RETURN", check=True)
         broken = tmp_path / "broken"
         run_playbook(VERIFY, locked, dict(nft, verify_report_dir=str(broken)), expect_rc=2)
         report = json.load(open(broken / "report.json"))
-        assert failing(report) == {("node", "cgpx-w2", "no_leftovers")}, failing(report)
+        assert failing(report) == {("node", W2, "no_leftovers")}, failing(report)
     finally:
         run_playbook(SITE, locked, SETTINGS, args=("--tags", "host_firewall"))
 
@@ -103,10 +105,10 @@ def test_a_removed_jump_is_named(locked, tmp_path):
     rule = jump_rule("w2")
     netns("w2", "sh", "-c", "iptables " + rule.replace("-A INPUT", "-D INPUT", 1), check=True)
     result = verify(locked, tmp_path, 2)
-    assert_named(result, "node", "cgpx-w2", "chain_and_jump")
-    assert_named(result, "node", "cgpx-w2", "blocked_from_controller")
-    assert not {c for c in failing(result[1]) if c[1] in ("cgpx-w1", "cgpx-w3")}
-    assert "verify: " in result[0] and "cgpx-w2 chain_and_jump" in result[0]
+    assert_named(result, "node", W2, "chain_and_jump")
+    assert_named(result, "node", W2, "blocked_from_controller")
+    assert not {c for c in failing(result[1]) if c[1] in (W1, W3)}
+    assert "verify: " in result[0] and W2 + " chain_and_jump" in result[0]
 
 
 def test_an_accept_above_our_jump_is_named(locked, tmp_path):
@@ -115,9 +117,9 @@ def test_an_accept_above_our_jump_is_named(locked, tmp_path):
         result = verify(locked, tmp_path, 2)
     finally:
         netns("w3", "iptables", "-D", "INPUT", "-p", "tcp", "--dport", "9001", "-j", "ACCEPT")
-    assert_named(result, "node", "cgpx-w3", "no_earlier_accept")
-    assert_named(result, "node", "cgpx-w3", "blocked_from_cgpx-out")
-    assert "9001" in [c for c in result[1]["checks"] if c["subject"] == "cgpx-w3"
+    assert_named(result, "node", W3, "no_earlier_accept")
+    assert_named(result, "node", W3, "blocked_from_%s-out" % LAB_NAME)
+    assert "9001" in [c for c in result[1]["checks"] if c["subject"] == W3
                       and c["check"] == "no_earlier_accept"][0]["detail"]
 
 
@@ -221,7 +223,7 @@ def reachability(report, namespace):
 ADMIN_OPENINGS = {
     "AdminNetworkPolicy": ("v1alpha1", "adminnetworkpolicies", {
         "priority": 1, "subject": {"namespaces": {"matchLabels": {"kubernetes.io/metadata.name": "lab-apps"}}},
-        "egress": [{"name": "open", "action": "Allow", "to": [{"networks": ["10.231.0.0/24"]}],
+        "egress": [{"name": "open", "action": "Allow", "to": [{"networks": [LAB_NET + ".0/24"]}],
                     "ports": [{"portRange": {"protocol": "TCP", "start": 9020, "end": 9021}}]}]}),
     "ClusterNetworkPolicy": ("v1beta1", "clusternetworkpolicies", {
         "tier": "Admin", "priority": 1,
@@ -364,10 +366,10 @@ def test_the_html_page_of_a_broken_lab_renders_in_chromium_with_the_broken_cells
     exposed = {key for key, (_state, verdict) in cells.items() if verdict == "exposed"}
     # w2 without its jump answers TCP and UDP gossip; the lab-apps pods are judged on TCP
     assert exposed == {("pods: lab-apps", "TCP 9001-9023"), ("outsider: controller", "TCP 9001-9023"),
-                       ("outsider: cgpx-out", "TCP 9001-9023"), ("outsider: controller", "UDP 9002"),
-                       ("outsider: cgpx-out", "UDP 9002")}, cells
+                       ("outsider: %s-out" % LAB_NAME, "TCP 9001-9023"), ("outsider: controller", "UDP 9002"),
+                       ("outsider: %s-out" % LAB_NAME, "UDP 9002")}, cells
     assert {v for _s, v in cells.values()} <= {"ok", "exposed", "untested"}
-    assert cells[("worker: cgpx-w1", "TCP 9001-9023")] == ("open", "ok")
+    assert cells[("worker: " + W1, "TCP 9001-9023")] == ("open", "ok")
     assert cells[("pods: lab-other", "TCP 9001-9023")] == ("blocked", "ok")
     assert cells[("exempt pods: kube-system", "TCP 9001-9023")] == ("open", "ok")
     # the same matrix as the JSON report, every row and column
@@ -384,16 +386,16 @@ def test_the_html_page_of_a_broken_lab_renders_in_chromium_with_the_broken_cells
 
 def test_a_vantage_point_without_a_route_is_an_error_never_blocked(locked, tmp_path):
     """2.2.0 counted "Network is unreachable" as blocked: the check passed without a packet sent."""
-    netns("out", "ip", "-6", "route", "del", "fd42::/64", "dev", "eth0", check=True)
+    netns("out", "ip", "-6", "route", "del", V6_NET, "dev", "eth0", check=True)
     try:
         result = verify(locked, tmp_path, 2)
     finally:
-        netns("out", "ip", "-6", "route", "replace", "fd42::/64", "dev", "eth0", check=True)
-    assert_named(result, "node", "cgpx-w1", "blocked_from_cgpx-out")
-    detail = [c for c in result[1]["checks"] if c["subject"] == "cgpx-w1" and c["check"] == "blocked_from_cgpx-out"][0]
+        netns("out", "ip", "-6", "route", "replace", V6_NET, "dev", "eth0", check=True)
+    assert_named(result, "node", W1, "blocked_from_%s-out" % LAB_NAME)
+    detail = [c for c in result[1]["checks"] if c["subject"] == W1 and c["check"] == "blocked_from_%s-out" % LAB_NAME][0]
     assert "could not be made" in detail["detail"] and "unreachable" in detail["detail"].lower(), detail
     cells = {(r["source"], col): c for r in result[1]["matrix"]["rows"] for col, c in zip(
         result[1]["matrix"]["columns"], r["cells"])}
-    assert cells[("outsider: cgpx-out", "TCP 9001-9023")]["verdict"] == "error"
+    assert cells[("outsider: %s-out" % LAB_NAME, "TCP 9001-9023")]["verdict"] == "error"
     # the controller still had its route: its view passes
-    assert ("node", "cgpx-w1", "blocked_from_controller") not in failing(result[1])
+    assert ("node", W1, "blocked_from_controller") not in failing(result[1])
