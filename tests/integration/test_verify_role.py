@@ -40,13 +40,20 @@ def failing(report):
     return {(c["scope"], c["subject"], c["check"]) for c in report["checks"] if c["status"] == "fail"}
 
 
+@pytest.fixture(scope="module")
+def locked_after_the_last_test(inventory, kubeconfig):
+    yield
+    lock_down(inventory)
+
+
 @pytest.fixture
-def locked(inventory, kubeconfig):
-    """The lab locked down as site.yml leaves it, for every namespace of the cluster."""
+def locked(inventory, kubeconfig, locked_after_the_last_test):
+    """The lab locked down as site.yml leaves it, for every namespace of the cluster. What a test broke
+    is put right by the next test's lock-down (it must run anyway: the namespaces of the tests before
+    it are still there), and by one more after the module's last test, not by one after each test."""
     SETTINGS["network_policy_kubeconfig"] = kubeconfig
     lock_down(inventory)
     yield inventory
-    lock_down(inventory)
 
 
 def test_locked_down_lab_passes_every_check(locked, tmp_path):
