@@ -27,6 +27,7 @@ script=booted.sh
 . "$here/net.sh"
 # shellcheck source=tests/lab/pidfile.sh
 . "$here/pidfile.sh"
+launcher_alive() { pid_alive "$dir/run/$1.launcher.pid" "__launch $1 $dir/roots/$1/root"; }  # host
 cache=${CLUSTERGUARD_CACHE:-$HOME/.cache/clusterguard}/rootfs
 # what a worker has: systemd, sshd, Python for Ansible, both iptables back-ends' tools, ipset, nft, firewalld
 packages=systemd,systemd-sysv,dbus,libpam-systemd,openssh-server,iptables,nftables,ipset,python3,iproute2,firewalld
@@ -107,7 +108,7 @@ launcher() {  # the worker's init loop: boot, and boot again while the container
 up_host() {
   local host=$1 idx=$2 ns="${name}-$1" w="$dir/roots/$1"
   lab_link_up "$host"  # its addresses come from systemd-networkd inside, at each boot
-  pid_alive "$dir/run/$host.launcher.pid" "__launch $host $w/root" && return
+  launcher_alive "$host" && return
   mkdir -p "$w/upper" "$w/work" "$w/root"
   mountpoint -q "$w/root" || mount -t overlay overlay -o "lowerdir=$rootfs,upperdir=$w/upper,workdir=$w/work" "$w/root"
   echo "$ns" > "$w/root/etc/hostname"
@@ -165,7 +166,7 @@ down() {
     host=$(basename "$pidfile" .launcher.pid)
     pid=$(pid1 "$host" || true)
     # the loop ends: no boot after this poweroff
-    if pid_alive "$pidfile" "__launch $host $dir/roots/$host/root"; then kill "$(<"$pidfile")" 2>/dev/null || true; fi
+    if launcher_alive "$host"; then kill "$(<"$pidfile")" 2>/dev/null || true; fi
     if [[ -n $pid ]]; then kill -s SIGRTMIN+4 "$pid" 2>/dev/null || true; fi  # systemd: orderly poweroff
     for _ in $(seq 1 100); do pgrep -f "systemd-nspawn -D $dir/roots/$host/root" >/dev/null || break; sleep 0.1; done
     pkill -9 -f "systemd-nspawn -D $dir/roots/$host/root" 2>/dev/null || true

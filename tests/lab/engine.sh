@@ -41,6 +41,7 @@ POD_KINDS=("lab-apps app=demo" "lab-other app=demo" "kube-system k8s-app=kube-dn
 
 # shellcheck source=tests/lab/pidfile.sh
 . "$here/pidfile.sh"
+router_alive() { pid_alive "$engine/kube-router-w$1.pid" "$engine/kubeconfig"; }  # worker index
 
 binary() {  # kube-router from the Go module proxy, built once per machine
   if [[ ! -x $cache/kube-router ]]; then
@@ -111,7 +112,7 @@ up() {
   "$python" "$here/pods.py" "$dir/kubeconfig" up "$(pods_json)"
   for i in $(seq 1 "$workers"); do
     local pidfile="$engine/kube-router-w$i.pid"
-    pid_alive "$pidfile" "$engine/kubeconfig" && continue
+    router_alive "$i" && continue
     ip netns exec "${name}-w$i" setsid "$bin" --kubeconfig "$engine/kubeconfig" \
       --run-firewall=true --run-router=false --run-service-proxy=false --enable-cni=false \
       --hostname-override "${name}-w$i" --service-cluster-ip-range 10.96.0.0/16 \
@@ -123,7 +124,7 @@ up() {
   for _try in $(seq 1 120); do
     local ready=0
     for i in $(seq 1 "$workers"); do
-      pid_alive "$engine/kube-router-w$i.pid" "$engine/kubeconfig" || { echo "engine.sh: kube-router on w$i exited:" >&2; tail -20 "$engine/kube-router-w$i.log" >&2; exit 1; }
+      router_alive "$i" || { echo "engine.sh: kube-router on w$i exited:" >&2; tail -20 "$engine/kube-router-w$i.log" >&2; exit 1; }
       n=$(ip netns exec "${name}-w$i" iptables -S 2>/dev/null | grep -c '^-N KUBE-POD-FW-' || true)
       ((n >= ${#POD_KINDS[@]})) && ready=$((ready + 1))
     done
@@ -140,7 +141,7 @@ up() {
 down() {
   for i in $(seq 1 200); do
     local wns="${name}-w$i" pidfile="$engine/kube-router-w$i.pid"
-    if pid_alive "$pidfile" "$engine/kubeconfig"; then pid_stop "$pidfile" "$engine/kubeconfig"; sleep 0.2; fi
+    if router_alive "$i"; then pid_stop "$pidfile" "$engine/kubeconfig"; sleep 0.2; fi
     rm -f "$pidfile"
     ip netns list | grep -qw "^$wns" || { [[ $i -gt $workers ]] && break; continue; }
     # kube-router --cleanup-config panics in v2.1.0 halfway, so its rules go here: every KUBE-
@@ -165,7 +166,7 @@ down() {
 
 status() {
   for i in $(seq 1 "$workers"); do
-    if pid_alive "$engine/kube-router-w$i.pid" "$engine/kubeconfig"; then echo "kube-router on w$i running"; else echo "kube-router on w$i stopped"; fi
+    if router_alive "$i"; then echo "kube-router on w$i running"; else echo "kube-router on w$i stopped"; fi
   done
   ip netns list | awk '{print $1}' | grep -E "^${name}-w[0-9]+-p[0-9]+$" || echo "no pods"
 }
