@@ -56,7 +56,6 @@ def test_converge_rerun_and_remove(inventory, kubeconfig, api, tmp_path):
     for output in (first, second, gone):
         assert deprecations(output) == [], (version.splitlines()[0], deprecations(output))
         assert "does not support Ansible version" not in output
-    run_playbook(SITE, inventory, settings(kubeconfig), env=ENV)
 
 
 def test_the_deprecation_check_finds_a_warning():
