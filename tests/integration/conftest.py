@@ -133,3 +133,11 @@ def clean(inventory):
     yield
     if not lab_inventory or not lab_workers_bare():
         run_playbook(play, inventory, {"host_firewall_state": "absent"})
+
+
+@pytest.fixture(scope="module")
+def host_firewall_absent_after_the_module(inventory):
+    """host_firewall with state absent once, after the last test of the module, for tests that each start
+    with a run of the role which puts back what the test before them changed."""
+    yield
+    run_playbook("tests/integration/playbooks/host_firewall.yml", inventory, {"host_firewall_state": "absent"})

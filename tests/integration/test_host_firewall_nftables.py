@@ -154,7 +154,9 @@ def restore(*without):
 
 
 @pytest.fixture
-def applied(inventory, clean):
+def applied(inventory, host_firewall_absent_after_the_module):
+    """The workers guarded by the nftables back-end: one run from what the test before left (bare, or
+    guarded by that test's last run, which each of these tests ends with)."""
     run_playbook(PLAY, inventory, NFT)
     with open(os.path.join(FILES, "CLUSTERGUARD-PX.nft")) as handle:
         text = handle.read()
