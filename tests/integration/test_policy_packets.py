@@ -188,7 +188,10 @@ def allowed(worker):
 
 @contextlib.contextmanager
 def churning(api):
-    """Namespace label changes, 20 a second, that keep kube-router syncing while the block runs."""
+    """Namespace label changes, 20 a second, that keep kube-router syncing while the block runs. A sync
+    under way when the block ends runs to its end all the same, so the tests churn only while a run of
+    the role lasts, and check after such a sync has ended (kube-router on 3 workers syncing back to
+    back keeps both cores of the test machine busy)."""
     from kubernetes import client
 
     core = client.CoreV1Api(api)
@@ -221,17 +224,17 @@ def test_host_firewall_changes_survive_kube_router_rewriting_the_tables(engine, 
     made during one is undone too. Namespace label changes keep it syncing while the host
     firewall's sources change back and forth; each change must still be there afterwards."""
     lost, undone = [], 0
-    with churning(api):
-        lab = {"portworx_node_address_vars": ["ansible_host", "node_ipv6"]}
-        for run, extra in enumerate(SOURCE_CHANGES):
+    lab = {"portworx_node_address_vars": ["ansible_host", "node_ipv6"]}
+    for run, extra in enumerate(SOURCE_CHANGES):
+        with churning(api):
             out = run_playbook("tests/integration/playbooks/host_firewall.yml", inventory,
                                dict(lab, host_firewall_extra_sources=extra))
-            undone += out.count("kube-router undid our change")  # written again: reported, not lost
-            time.sleep(1.5)  # longer than any kube-router sync here takes
-            for worker in ("w1", "w2", "w3"):
-                have = allowed(worker)
-                if ("10.244.0.0/16" in have) != bool(extra):
-                    lost.append("run %d (%s): %s holds %s" % (run + 1, extra or "no extra source", worker, have))
+        undone += out.count("kube-router undid our change")  # written again: reported, not lost
+        time.sleep(1.5)  # longer than any kube-router sync here takes: one under way at the run's end has ended
+        for worker in ("w1", "w2", "w3"):
+            have = allowed(worker)
+            if ("10.244.0.0/16" in have) != bool(extra):
+                lost.append("run %d (%s): %s holds %s" % (run + 1, extra or "no extra source", worker, have))
     assert not lost, "changes undone by kube-router (%d written again):\n%s" % (undone, "\n".join(lost))
     # With the set, 7 of these 18 host runs lost their change. Rules instead of the set:
     assert "match-set" not in subprocess.run(["ip", "netns", "exec", "%s-w1" % LAB_NAME, "iptables", "-S",
@@ -248,17 +251,17 @@ def test_the_nftables_back_end_needs_no_settling_under_kube_router(engine, api, 
     # write to kube-router's table, which settles as the iptables back-end does.
     run_playbook("tests/integration/playbooks/host_firewall.yml", inventory, {"host_firewall_state": "absent"})
     try:
-        with churning(api):
-            for run, extra in enumerate(SOURCE_CHANGES):
+        for run, extra in enumerate(SOURCE_CHANGES):
+            with churning(api):
                 outputs.append(run_playbook("tests/integration/playbooks/host_firewall.yml", inventory,
                                             dict(lab, host_firewall_extra_sources=extra)))
-                for wait in (0, 1.5):  # at once, and after any sync under way has ended
-                    time.sleep(wait)
-                    for worker in ("w1", "w2", "w3"):
-                        have = nft_members(worker)
-                        if ("10.244.0.0/16" in have) != bool(extra):
-                            lost.append("run %d (%s), %.1f s later: %s holds %s" % (
-                                run + 1, extra or "no extra source", wait, worker, have))
+            for wait in (0, 1.5):  # at once, and after a sync under way at the run's end has ended
+                time.sleep(wait)
+                for worker in ("w1", "w2", "w3"):
+                    have = nft_members(worker)
+                    if ("10.244.0.0/16" in have) != bool(extra):
+                        lost.append("run %d (%s), %.1f s later: %s holds %s" % (
+                            run + 1, extra or "no extra source", wait, worker, have))
     finally:
         run_playbook("tests/integration/playbooks/host_firewall.yml", inventory, {"host_firewall_state": "absent"})
     assert not lost, "\n".join(lost)
