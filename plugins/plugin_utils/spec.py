@@ -28,10 +28,15 @@ class InputError(ValueError):
     """One bad input: the variable, the value and why."""
 
 
+# libyaml's parser where PyYAML has it (its wheels do): the same safe loading, about 14 times faster
+# than PyYAML's own, which took 13 to 21 ms of every run of a plan for these files
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def load_options(role):
     """The options of the role's main entry point, from its meta/argument_specs.yml."""
     with open(os.path.join(ROLES_DIR, role, "meta", "argument_specs.yml")) as handle:
-        return yaml.safe_load(handle)["argument_specs"]["main"]["options"]
+        return yaml.load(handle, Loader=_SAFE_LOADER)["argument_specs"]["main"]["options"]  # a safe loader
 
 
 def show(value, option=None):
