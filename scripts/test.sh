@@ -30,7 +30,9 @@ tests/lab/engine.sh down >/dev/null
 #     and sanity), niced 19;
 #   - the booted workers' tests, on their own lab (systemd-nspawn machines, 10.231.6.0/24), niced 10;
 #   - once pytest's first part is done, the second lab's share of the integration tests (SECOND_LAB_TESTS)
-#     on a lab of its own, then the matrix's lab part on another (it needs the matrix's venvs).
+#     on a lab of its own, then the matrix's lab part on another (it needs the matrix's venvs);
+#   - once pytest's first part is done, the molecule scenarios, on labs of their own.
+# The run is bound by the CPU of the machine (2 cores on CI): what runs beside pytest keeps both busy to the end.
 # pytest on one lab keeps about one of the 2 cores busy: it waits on the workers and the API server.
 # The matrix's row of the stack .venv runs is covered by this run's pytest and sanity (COMPAT_SAME_AS).
 export COMPAT_SAME_AS="$repo/.venv"
@@ -75,8 +77,7 @@ checks() {  # the checks that need no lab; the matrix's lab part waits for the v
 # through the last resort, whose marker (/run/clusterguard-ipv6-off) every namespace lab of this machine
 # shares, as workers share /run here.
 SECOND_LAB=(LAB_NAME=cgpd LAB_NET=10.231.7 LAB_API_PORT=19443 LAB_ETCD_PORT=19379)
-# About half the serial time of the tests after the first part, less the matrix's lab part that follows them
-# (fresh clone: the main lab's 719 s and molecule's 109 s against the second lab's 751 s and the matrix's 200 s)
+# Chosen so that the second lab's job (these, then the matrix's lab part) ends about when pytest on the main lab does
 SECOND_LAB_TESTS=(test_verify_role.py test_network_policy_faults.py test_portworx_deployed.py test_cluster_scope.py
   test_readme.py test_compat.py test_policy_semantics.py test_installed_collection.py)
 MATRIX_LAB=(LAB_NAME=cgpc LAB_NET=10.231.5 LAB_API_PORT=15443 LAB_ETCD_PORT=15379)
@@ -132,16 +133,16 @@ pytest_part() {  # name args...
 current=pytest; step "pytest on the main lab, first part: the tests that touch what every namespace lab shares"
 pytest_part "first part" --durations=5 tests/integration/test_host_firewall_boot.py
 touch "$first_part_done"
+# the molecule scenarios, each on labs of their own (mhf, mnp, msite), beside the two labs' pytest
+background molecule 0 bash -c "set -euo pipefail; $(declare -f molecule_all); molecule_all"
 
 current=pytest; step "pytest on the main lab: the integration tests that are not the second lab's"
 ignore=(--ignore=tests/integration/test_booted_workers.py --ignore=tests/integration/test_host_firewall_boot.py)
 for t in "${SECOND_LAB_TESTS[@]}"; do ignore+=("--ignore=tests/integration/$t"); done
 pytest_part "main lab" --durations=25 "${ignore[@]}" tests/integration
 
-# Molecule after pytest on the main lab: beside it, the API server that molecule's default scenario had
-# just started (and found ready) refused its converge once in two runs, for a reason not found.
-current=molecule; step "the molecule scenarios"
-molecule_all
+current=molecule; step "the molecule scenarios (extensions/molecule): their log"
+collect molecule
 current=booted; step "the booted workers' tests (tests/integration/test_booted_workers.py): their log"
 collect booted
 current=checks; step "the checks that need no lab: their log"
