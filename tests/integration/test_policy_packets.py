@@ -244,14 +244,16 @@ def test_host_firewall_changes_survive_kube_router_rewriting_the_tables(engine, 
 def test_the_nftables_back_end_needs_no_settling_under_kube_router(engine, api, inventory):
     """The same churn with host_firewall_backend: nftables. Our table is not in the filter table
     kube-router saves and restores, so no change is undone, nothing is written twice (no "undid
-    our change"), and the run does not wait for kube-router's syncs to settle."""
+    our change"), and the run does not wait for kube-router's syncs to settle. That holds by how the
+    tables are laid out, not by chance, so one run that adds the source and one that takes it away
+    show it; the iptables back-end's test above, where a change is lost by chance, runs four."""
     lost, outputs = [], []
     lab = {"portworx_node_address_vars": ["ansible_host", "node_ipv6"], "host_firewall_backend": "nftables"}
     # Nothing of ours in iptables to start with: removing a chain there (switching back-ends) is a
     # write to kube-router's table, which settles as the iptables back-end does.
     run_playbook("tests/integration/playbooks/host_firewall.yml", inventory, {"host_firewall_state": "absent"})
     try:
-        for run, extra in enumerate(SOURCE_CHANGES):
+        for run, extra in enumerate(SOURCE_CHANGES[:2]):
             with churning(api):
                 outputs.append(run_playbook("tests/integration/playbooks/host_firewall.yml", inventory,
                                             dict(lab, host_firewall_extra_sources=extra)))
