@@ -31,8 +31,7 @@ tests/lab/engine.sh down >/dev/null
 #   - the booted workers' tests, on their own lab (systemd-nspawn machines, 10.231.6.0/24), niced 10;
 #   - once pytest's first part is done, the second lab's share of the integration tests (SECOND_LAB_TESTS)
 #     on a lab of its own, then the matrix's lab part on another (it needs the matrix's venvs);
-#   - once pytest's first part is done, the molecule scenarios, on labs of their own.
-# The run is bound by the CPU of the machine (2 cores on CI): what runs beside pytest keeps both busy to the end.
+# The run is bound by the CPU of the machine (2 cores on CI).
 # pytest on one lab keeps about one of the 2 cores busy: it waits on the workers and the API server.
 # The matrix's row of the stack .venv runs is covered by this run's pytest and sanity (COMPAT_SAME_AS).
 export COMPAT_SAME_AS="$repo/.venv"
@@ -134,16 +133,17 @@ pytest_part() {  # name args...
 current=pytest; step "pytest on the main lab, first part: the tests that touch what every namespace lab shares"
 pytest_part "first part" --durations=5 tests/integration/test_host_firewall_boot.py
 touch "$first_part_done"
-# the molecule scenarios, each on labs of their own (mhf, mnp, msite), beside the two labs' pytest
-background molecule 0 bash -c "set -euo pipefail; $(declare -f molecule_all); molecule_all"
 
 current=pytest; step "pytest on the main lab: the integration tests that are not the second lab's"
 ignore=(--ignore=tests/integration/test_booted_workers.py --ignore=tests/integration/test_host_firewall_boot.py)
 for t in "${SECOND_LAB_TESTS[@]}"; do ignore+=("--ignore=tests/integration/$t"); done
 pytest_part "main lab" --durations=25 "${ignore[@]}" tests/integration
 
-current=molecule; step "the molecule scenarios (extensions/molecule): their log"
-collect molecule
+# Molecule after pytest on the main lab, beside the matrix's lab part only: each scenario starts an API server
+# of its own, and one started beside both labs' pytest answered its first request with a 504 (fresh16), as one
+# was gone before its converge before (stop 32). A control plane started under that load is not reliable yet.
+current=molecule; step "the molecule scenarios"
+molecule_all
 current=booted; step "the booted workers' tests (tests/integration/test_booted_workers.py): their log"
 collect booted
 current=checks; step "the checks that need no lab: their log"
