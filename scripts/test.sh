@@ -77,9 +77,8 @@ checks() {  # the checks that need no lab; the matrix's lab part waits for the v
 # shares, as workers share /run here.
 SECOND_LAB=(LAB_NAME=cgpd LAB_NET=10.231.7 LAB_API_PORT=19443 LAB_ETCD_PORT=19379)
 # Chosen so that the second lab's job (these, then the matrix's lab part) ends about when pytest on the main lab does
-SECOND_LAB_TESTS=(test_verify_role.py test_network_policy_faults.py test_network_policy_secrets.py
-  test_portworx_deployed.py test_cluster_scope.py test_readme.py test_compat.py test_policy_semantics.py
-  test_installed_collection.py)
+SECOND_LAB_TESTS=(test_verify_role.py test_network_policy_faults.py test_portworx_deployed.py test_cluster_scope.py
+  test_readme.py test_compat.py test_policy_semantics.py test_installed_collection.py)
 MATRIX_LAB=(LAB_NAME=cgpc LAB_NET=10.231.5 LAB_API_PORT=15443 LAB_ETCD_PORT=15379)
 lab() {  # up|down settings...: a lab's workers and control plane
   local action=$1
