@@ -30,9 +30,9 @@ tests/lab/engine.sh down >/dev/null
 #     and sanity), niced 19;
 #   - the booted workers' tests, on their own lab (systemd-nspawn machines, 10.231.6.0/24), niced 10;
 #   - once pytest's first part is done, the second lab's share of the integration tests (SECOND_LAB_TESTS)
-#     on a lab of its own, then the matrix's lab part on another (it needs the matrix's venvs);
-# The run is bound by the CPU of the machine (2 cores on CI).
-# pytest on one lab keeps about one of the 2 cores busy: it waits on the workers and the API server.
+#     on a lab of its own, then the matrix's lab part on another (it needs the matrix's venvs).
+# pytest on one lab keeps about one of the 2 cores busy: it waits on the workers and the API server. With all
+# of the above beside it, the run is bound by the CPU of the machine (2 cores on CI).
 # The matrix's row of the stack .venv runs is covered by this run's pytest and sanity (COMPAT_SAME_AS).
 export COMPAT_SAME_AS="$repo/.venv"
 declare -A bg_pid bg_log
