@@ -33,6 +33,11 @@ def lab_address(host, family=4):
     return str(ipaddress.ip_address("fd42:%s::%d" % (LAB_NET.rsplit(".", 1)[1], index)))
 
 
+def persist_dir(host):
+    """Where a namespace worker's /etc/clusterguard is, seen from this machine (workers.sh binds it)."""
+    return "/etc/netns/%s-%s/clusterguard" % (LAB_NAME, host)
+
+
 def _need(path):
     if not os.path.exists(path):
         message = "%s is missing: run 'make lab-up' first" % path
@@ -142,7 +147,7 @@ def reset_lab_workers():
 
     for host in WORKERS:
         netns(host, "sh", "-c", RESET_WORKER, check=True)
-        files = "/etc/netns/%s-%s/clusterguard" % (LAB_NAME, host)
+        files = persist_dir(host)
         for name in os.listdir(files):
             path = os.path.join(files, name)
             if os.path.isdir(path) and not os.path.islink(path):

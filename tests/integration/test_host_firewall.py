@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT, run_playbook
+from conftest import ROOT, persist_dir, run_playbook
 from hostfw import LAB_NAME, PLAY, WORKERS, adhoc, inventory_with, lab_host, netns, probe, reach, snapshot
 
 W = {"w1": "10.231.0.11", "w2": "10.231.0.12", "w3": "10.231.0.13"}
@@ -71,7 +71,7 @@ def test_check_mode_on_a_fresh_worker_reports_and_changes_nothing(inventory, cle
 
 def test_persisted_files_are_private(inventory, clean):
     run_playbook(PLAY, inventory, {})
-    folder = "/etc/netns/%s/clusterguard" % lab_host("w1")
+    folder = persist_dir("w1")
     names = sorted(os.listdir(folder))
     assert names == ["CLUSTERGUARD-PX.v4.fallback.rules", "CLUSTERGUARD-PX.v4.ipset", "CLUSTERGUARD-PX.v4.rules",
                      "CLUSTERGUARD-PX.v6.fallback.rules", "CLUSTERGUARD-PX.v6.ipset", "CLUSTERGUARD-PX.v6.rules"]
@@ -86,7 +86,7 @@ def test_renaming_the_chain_removes_the_old_one(inventory, clean):
         for cmd in (["iptables", "-S"], ["ip6tables", "-S"], ["ipset", "list", "-n"]):
             text = netns(host, *cmd).stdout
             assert "PX-OLD" not in text and "PX-NEW" in text, (host, cmd, text)
-        assert not [n for n in os.listdir("/etc/netns/%s/clusterguard" % lab_host(host)) if n.startswith("PX-OLD")]
+        assert not [n for n in os.listdir(persist_dir(host)) if n.startswith("PX-OLD")]
     rc, table = reach(inventory, "--expect-guarded", "9001-9023")
     assert rc == 0, table
 
@@ -122,14 +122,14 @@ def test_absent_removes_everything_whatever_persist_says(inventory, clean):
     for host in WORKERS:
         assert "clusterguard" not in (netns(host, "iptables-save").stdout + netns(host, "ip6tables-save").stdout).lower()
         assert "CLUSTERGUARD" not in netns(host, "ipset", "list", "-n").stdout
-        assert os.listdir("/etc/netns/%s/clusterguard" % lab_host(host)) == []
+        assert os.listdir(persist_dir(host)) == []
 
 
 def test_persist_false_removes_the_files(inventory, clean):
     run_playbook(PLAY, inventory, {})
     out = run_playbook(PLAY, inventory, {"host_firewall_persist": False})
     assert re.search(r"cgpx-w1\s+: ok=\d+\s+changed=1", out)
-    assert os.listdir("/etc/netns/%s/clusterguard" % lab_host("w1")) == []
+    assert os.listdir(persist_dir("w1")) == []
     assert "CLUSTERGUARD-PX" in netns("w1", "iptables", "-S", "INPUT").stdout
 
 

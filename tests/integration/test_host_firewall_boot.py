@@ -12,11 +12,11 @@ import sys
 
 import pytest
 
-from conftest import ROOT, run_playbook
+from conftest import ROOT, persist_dir, run_playbook
 from hostfw import PLAY, lab_host, netns, probe
 
 RESTORE = os.path.join(ROOT, "tests", "lab", "boot_restore.py")
-FILES = "/etc/netns/%s/clusterguard" % lab_host("w1")
+FILES = persist_dir("w1")
 
 
 def reboot(host="w1"):

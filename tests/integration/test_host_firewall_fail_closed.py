@@ -14,10 +14,10 @@ import time
 
 import pytest
 
-from conftest import ROOT, run_playbook
+from conftest import ROOT, persist_dir, run_playbook
 from hostfw import PLAY, adhoc, lab_host, netns
 
-FILES = "/etc/netns/%s/clusterguard" % lab_host("w1")
+FILES = persist_dir("w1")
 LAB = {"portworx_node_address_vars": ["ansible_host", "node_ipv6"]}
 
 

@@ -12,12 +12,12 @@ import sys
 
 import pytest
 
-from conftest import ROOT, run_playbook
+from conftest import ROOT, persist_dir, run_playbook
 from hostfw import PLAY, WORKERS, iptables_of_ours, lab_host, netns, nft_members, probe, reach, snapshot, tables
 
 NFT = {"host_firewall_backend": "nftables"}
 SERIAL = "tests/integration/playbooks/host_firewall_serial.yml"
-FILES = "/etc/netns/%s/clusterguard" % lab_host("w1")
+FILES = persist_dir("w1")
 RESTORE = os.path.join(ROOT, "tests", "lab", "boot_restore.py")
 UNIT_ARGS = "v4,v6 9001:9023 9002 nftables"
 OUTSIDE = ("10.231.0.11:9001", "10.231.0.11:9023", "[fd42::11]:9001", "10.231.0.11:9024")
