@@ -30,7 +30,9 @@ tests/lab/engine.sh down >/dev/null
 #     and sanity), niced 19;
 #   - the booted workers' tests, on their own lab (systemd-nspawn machines, 10.231.6.0/24), niced 10;
 #   - once pytest's first part is done, the second lab's share of the integration tests (SECOND_LAB_TESTS)
-#     on a lab of its own, then the molecule scenarios (their own labs);
+#     on a lab of its own, then two of the molecule scenarios (their own labs; the third follows pytest on
+#     the main lab, so that the two jobs end together and the scenarios, which wait on SSH and their API
+#     servers more than they use the CPU, run side by side at the end);
 #   - once the checks are done (they build the matrix's venvs), the matrix's lab part on a lab of its own:
 #     the CPU the checks used is free then.
 # pytest on one lab keeps about one of the 2 cores busy: it waits on the workers and the API server. With all
@@ -78,7 +80,7 @@ checks() {  # the checks that need no lab; the matrix's lab part waits for the v
 # through the last resort, whose marker (/run/clusterguard-ipv6-off) every namespace lab of this machine
 # shares, as workers share /run here.
 SECOND_LAB=(LAB_NAME=cgpd LAB_NET=10.231.7 LAB_API_PORT=19443 LAB_ETCD_PORT=19379)
-# Chosen so that the second lab's job (these, then molecule) ends about when pytest on the main lab does
+# Chosen so that the second lab's job (these, then two molecule scenarios) ends about when the main one does
 SECOND_LAB_TESTS=(test_verify_role.py test_network_policy_faults.py test_portworx_deployed.py test_cluster_scope.py
   test_readme.py test_compat.py test_policy_semantics.py test_installed_collection.py)
 MATRIX_LAB=(LAB_NAME=cgpc LAB_NET=10.231.5 LAB_API_PORT=15443 LAB_ETCD_PORT=15379)
@@ -92,15 +94,18 @@ lab() {  # up|down settings...: a lab's workers and control plane
     env "$@" tests/lab/workers.sh down >/dev/null 2>&1 || true
   fi
 }
-molecule_all() {
-  local scenario start=$SECONDS
-  for scenario in host_firewall network_policy default; do
+molecule_test() {  # scenario...: the first that fails stops it with its rc (background jobs run without set -e)
+  local scenario start rc
+  for scenario in "$@"; do
     echo "--- molecule test -s $scenario"
-    (cd extensions && env -u ANSIBLE_CONFIG molecule test -s "$scenario")  # molecule brings its own settings
+    start=$SECONDS rc=0
+    (cd extensions && env -u ANSIBLE_CONFIG molecule test -s "$scenario") || rc=$?  # molecule brings its own settings
+    echo "--- molecule test -s $scenario: $((SECONDS - start)) s, rc=$rc"
+    ((rc == 0)) || return "$rc"
   done
-  echo "--- the molecule scenarios: $((SECONDS - start)) s"
 }
-second_lab() {  # then molecule: each scenario starts an API server of its own, late, when the load is lower
+MAIN_MOLECULE=(host_firewall) SECOND_MOLECULE=(network_policy default)
+second_lab() {  # then molecule: these scenarios start an API server each, late, when the load is lower
   local rc=0 tests=()
   wait_for "$first_part_done"
   echo "=== pytest on a second lab (${SECOND_LAB[*]}): ${SECOND_LAB_TESTS[*]}"
@@ -110,8 +115,8 @@ second_lab() {  # then molecule: each scenario starts an API server of its own, 
   lab down "${SECOND_LAB[@]}"
   no_tests "$rc" "pytest on the second lab"
   ((rc == 0)) || return "$rc"
-  echo; echo "=== the molecule scenarios"
-  molecule_all
+  echo; echo "=== the molecule scenarios ${SECOND_MOLECULE[*]}"
+  molecule_test "${SECOND_MOLECULE[@]}"
 }
 matrix_lab() {
   local rc=0
@@ -127,7 +132,7 @@ current=background; step "started in the background: the checks that need no lab
 background checks 19 bash -c "venvs_built=$venvs_built; $(declare -f checks); checks"
 background booted 10 pytest -q -p no:cacheprovider --durations=10 tests/integration/test_booted_workers.py
 background second 0 bash -c "first_part_done=$first_part_done SECOND_LAB=(${SECOND_LAB[*]}) SECOND_LAB_TESTS=(${SECOND_LAB_TESTS[*]})
-  $(declare -f wait_for lab no_tests molecule_all second_lab); second_lab"
+  SECOND_MOLECULE=(${SECOND_MOLECULE[*]}); $(declare -f wait_for lab no_tests molecule_test second_lab); second_lab"
 background matrix 0 bash -c "venvs_built=$venvs_built MATRIX_LAB=(${MATRIX_LAB[*]})
   $(declare -f wait_for lab matrix_lab); matrix_lab"
 
@@ -147,16 +152,19 @@ ignore=(--ignore=tests/integration/test_booted_workers.py --ignore=tests/integra
 for t in "${SECOND_LAB_TESTS[@]}"; do ignore+=("--ignore=tests/integration/$t"); done
 pytest_part "main lab" --durations=25 "${ignore[@]}" tests/integration
 
+current=molecule; step "the molecule scenario ${MAIN_MOLECULE[*]} (it starts no API server); the others end the second lab's job"
+molecule_test "${MAIN_MOLECULE[@]}"
+
 current=booted; step "the booted workers' tests (tests/integration/test_booted_workers.py): their log"
 collect booted
 current=checks; step "the checks that need no lab: their log"
 collect checks
 current=matrix; step "the ansible-core matrix's lab part: its log"
 collect matrix
-# Molecule is the last of the second lab's job: each scenario starts an API server of its own, and one started
-# beside both labs' pytest, the checks and the booted workers answered its first request with a 504 (fresh16),
-# as one was gone before its converge before (stop 32). At the end of that job the checks are long done.
-current=second; step "the second lab's tests, then the molecule scenarios: their log"
+# The molecule scenarios with an API server end the second lab's job: one started beside both labs' pytest,
+# the checks and the booted workers answered its first request with a 504 (fresh16), as one was gone before its
+# converge before (stop 32). At the end of that job the checks are long done.
+current=second; step "the second lab's tests, then the molecule scenarios ${SECOND_MOLECULE[*]}: their log"
 collect second
 
 current=finished; step "all test steps passed in $SECONDS s"
