@@ -32,16 +32,13 @@ mkdir -p "$wheels" "$venvs" .compat
 find "$venvs" -mindepth 1 -maxdepth 1 -name 'core-*' -type d -mtime +30 -exec rm -rf {} + 2>/dev/null || true
 
 interpreter() {  # the python of a minor version, on PATH or in pyenv, as its real base interpreter
-  local v=$1 p found
+  local v=$1 p version path
   for p in "$(command -v "python$v" || true)" ~/.pyenv/versions/"$v".*/bin/python"$v"; do
     [[ -n $p && -x $p ]] || continue
-    # A pyenv shim exists for every version pyenv knows, but runs only the selected ones. The path
-    # printed is the interpreter a venv on PATH (make test puts the checkout's .venv first) was made
-    # from, so that the venv's name below is the same in every checkout.
-    found=$("$p" -c 'import os, sys
-print("%d.%d" % sys.version_info[:2], os.path.realpath(getattr(sys, "_base_executable", sys.executable)))' 2>/dev/null) || continue
-    if [[ ${found%% *} == "$v" ]]; then
-      echo "${found#* }"
+    # a pyenv shim exists for every version pyenv knows, but runs only the selected ones
+    read -r version path < <("$p" scripts/interpreter.py 2>/dev/null) || continue
+    if [[ ${version%.*} == "$v" ]]; then
+      echo "$path"
       return 0
     fi
   done

