@@ -6,7 +6,7 @@
 # names: a path or a script that only that daemon's command line holds.
 
 pid_alive() {  # pidfile word: the pid file's process runs and its command line holds word
-  local pid cmdline stat
+  local pid cmdline stat state ppid
   [[ -f $1 ]] || return 1
   pid=$(<"$1")
   [[ $pid =~ ^[0-9]+$ ]] || return 1
@@ -15,8 +15,8 @@ pid_alive() {  # pidfile word: the pid file's process runs and its command line 
   # A child this script has just started still shows the script's own command line until it has run
   # exec, which on a loaded machine can take a while: it counts as running, unless it is a zombie.
   read -r stat 2>/dev/null < "/proc/$pid/stat" || return 1
-  stat=${stat##*) }  # after the command name: state, parent pid, ...
-  [[ ${stat%% *} != Z && $(cut -d' ' -f2 <<<"$stat") == "$$" ]]
+  read -r state ppid _ <<<"${stat##*) }"  # after the command name: state, parent pid, ...
+  [[ $state != Z && $ppid == "$$" ]]
 }
 
 pid_stop() {  # pidfile word: SIGTERM to the pid file's process when pid_alive, then the file goes
